@@ -1,0 +1,34 @@
+// sagaflow: one binary, subcommands for every job (see `sagaflow --help`).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "util/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sagaflow: streaming text analytics for saga articles (classify, count entities, star schema)"};
+  app.set_version_flag("--version", std::string("sagaflow ") + SAGAFLOW_VERSION);
+  app.require_subcommand(1);
+  std::string log_format = "human", log_level = "info";
+  app.add_option("--log-format", log_format, "Log format on stderr: human or json")
+      ->envname("SAGAFLOW_LOG_FORMAT")
+      ->check(CLI::IsMember({"human", "json"}));
+  app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error, off")
+      ->envname("SAGAFLOW_LOG_LEVEL");
+  app.parse_complete_callback([&] {
+    auto st = sagaflow::ConfigureLogging(log_format, log_level);
+    if (!st.ok()) throw CLI::ValidationError("--log-format/--log-level", st.message());
+  });
+
+  // Subcommands (one file each under src/cli/).
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  std::fflush(stdout);
+  return sagaflow::cli::ExitStatus();
+}
