@@ -10,5 +10,16 @@ namespace sagaflow::cli {
 void SetExitStatus(int status);
 int ExitStatus();
 
+void AddClassifyCommand(CLI::App& app);  // classify_command.cc
+void AddProduceCommand(CLI::App& app);  // produce_command.cc
+void AddRunCommand(CLI::App& app);  // run_command.cc
+void AddQueryCommand(CLI::App& app);  // query_command.cc
+void AddTrainCommand(CLI::App& app);  // train_command.cc
+void AddBenchCommand(CLI::App& app);  // bench_command.cc (`bench` and `bench text`)
+void AddBenchPipelineCommand(CLI::App& app);  // bench_pipeline_command.cc (after AddBenchCommand)
+void AddDevBrokerCommand(CLI::App& app);  // dev_broker_command.cc
+void AddExtractCommand(CLI::App& app);  // extract_command.cc
+void AddBenchKafkaCommand(CLI::App& app);  // bench_kafka_command.cc (after AddBenchCommand)
+
 
 }  // namespace sagaflow::cli

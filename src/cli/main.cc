@@ -23,6 +23,16 @@ int main(int argc, char** argv) {
   });
 
   // Subcommands (one file each under src/cli/).
+  sagaflow::cli::AddClassifyCommand(app);
+  sagaflow::cli::AddProduceCommand(app);
+  sagaflow::cli::AddRunCommand(app);
+  sagaflow::cli::AddQueryCommand(app);
+  sagaflow::cli::AddTrainCommand(app);
+  sagaflow::cli::AddBenchCommand(app);
+  sagaflow::cli::AddBenchPipelineCommand(app);  // after AddBenchCommand
+  sagaflow::cli::AddDevBrokerCommand(app);
+  sagaflow::cli::AddExtractCommand(app);
+  sagaflow::cli::AddBenchKafkaCommand(app);  // after AddBenchCommand
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,109 @@
+// End-to-end tests of `sagaflow extract` (runs the built binary).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+
+#include "text/python_reference_testing.h"
+
+namespace {
+
+using sagaflow::text::testing::Quote;
+using sagaflow::text::testing::ReadFile;
+using sagaflow::text::testing::TempDir;
+using sagaflow::text::testing::WriteFile;
+
+// Labels a text "got" when it has "stark", "lotr" for "ring", else "hp".
+constexpr const char* kModel = R"({"format":"sagaflow-text-classifier","version":1,"labels":["got","lotr","hp"],
+  "vectorizer":{"type":"count","lowercase":true,"token_pattern":"(?u)\\b\\w\\w+\\b","ngram_range":[1,1],
+                "binary":false,"terms":["stark","ring","wand"]},
+  "classifier":{"kind":"LinearSVC","scheme":"ovr","coef":[[1,0,0],[0,1,0],[0,0,1]],"intercept":[0,0,0.5]}})";
+
+constexpr const char* kDictionary =
+    "saga\tname\tkind\taliases\n"
+    "got\tSamwell Tarly\tcharacter\tSam\n"
+    "got\tHouse Stark\thouse\tStark\n"
+    "lotr\tSamwise Gamgee\tcharacter\tSam|Samwise\n"
+    "*\tTom\tother\n";
+
+struct Outcome {
+  int status;
+  std::string out, err;
+};
+
+class ExtractCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = dir_.File("model.json");
+    WriteFile(model_, kModel);
+    dict_ = dir_.File("sagas.tsv");
+    WriteFile(dict_, kDictionary);
+    input_ = dir_.File("in.jsonl");
+  }
+  Outcome Extract(const std::string& args, const std::string& env = "", const std::string& stdin_file = "") {
+    std::string out = dir_.File("out"), err = dir_.File("err");
+    std::string cmd = env + " " + Quote(SAGAFLOW_BINARY) + " extract " + args + " > " + Quote(out) + " 2> " + Quote(err);
+    if (!stdin_file.empty()) cmd += " < " + Quote(stdin_file);
+    int rc = std::system(cmd.c_str());
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out), ReadFile(err)};
+  }
+  TempDir dir_;
+  std::string model_, dict_, input_;
+};
+
+TEST_F(ExtractCommandTest, ScopesTheDictionaryByTheModelsSaga) {
+  WriteFile(input_,
+            "{\"id\":\"a\",\"text\":\"Sam of House Stark met Tom. Samwise? Stark.\"}\n"
+            "{\"id\":7,\"text\":\"Sam and Samwise took the Ring; Tomorrow Tom\"}\n"
+            "{\"id\":\"c\",\"text\":\" \\n\"}\n"
+            "{\"id\":\"d\",\"text\":\"Tom's wand\"}\n");
+  Outcome r = Extract("--entities " + Quote(dict_) + " --model " + Quote(model_) + " --input " + Quote(input_));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"id\":\"a\",\"saga\":\"got\",\"mentions\":{\"Samwell Tarly\":1,\"House Stark\":2,\"Tom\":1}}\n"
+            "{\"id\":7,\"saga\":\"lotr\",\"mentions\":{\"Samwise Gamgee\":2,\"Tom\":1}}\n"
+            "{\"id\":\"c\",\"saga\":null,\"mentions\":{}}\n"
+            "{\"id\":\"d\",\"saga\":\"hp\",\"mentions\":{\"Tom\":1}}\n");
+}
+
+TEST_F(ExtractCommandTest, WithoutModelOnlyUnscopedEntriesCountAndSagaIsAbsent) {
+  WriteFile(input_, "{\"id\":1,\"text\":\"Sam and Tom, Tom\"}\n");
+  Outcome r = Extract("", "SAGAFLOW_ENTITIES=" + Quote(dict_), input_);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"id\":1,\"mentions\":{\"Tom\":2}}\n");
+}
+
+TEST_F(ExtractCommandTest, FlatListAndEnvironmentVariables) {
+  std::string flat = dir_.File("entities.txt");
+  WriteFile(flat, "Jon\nJon Snow  \nJon\n");
+  WriteFile(input_, "{\"id\":\"x\",\"text\":\"Jon Snowden and Jon\\u00a0Snow\"}\n");
+  Outcome r = Extract("", "SAGAFLOW_ENTITIES=" + Quote(flat) + " SAGAFLOW_INPUT=" + Quote(input_));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"id\":\"x\",\"mentions\":{\"Jon\":1,\"Jon Snow\":1}}\n");
+}
+
+TEST_F(ExtractCommandTest, BadLinesAreReportedSkippedAndFailTheRun) {
+  WriteFile(input_,
+            "{\"id\":1,\"text\":\"Tom\"}\n"
+            "not json\n"
+            "{\"id\":2}\n"
+            "{\"id\":3,\"text\":\"Tom Tom\"}\n");
+  Outcome r = Extract("--entities " + Quote(dict_) + " --input " + Quote(input_));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out,
+            "{\"id\":1,\"mentions\":{\"Tom\":1}}\n"
+            "{\"id\":3,\"mentions\":{\"Tom\":2}}\n");
+  EXPECT_NE(r.err.find("line 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 3: missing field \"text\""), std::string::npos) << r.err;
+}
+
+TEST_F(ExtractCommandTest, InvalidDictionaryExitsWithStatus2AndLineNumber) {
+  WriteFile(dict_, "saga\tname\tkind\taliases\ngot\tJon Snow\thero\n");
+  WriteFile(input_, "{\"id\":1,\"text\":\"Jon\"}\n");
+  Outcome r = Extract("--entities " + Quote(dict_) + " --input " + Quote(input_));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("line 2: unknown kind \"hero\""), std::string::npos) << r.err;
+}
+
+}  // namespace

@@ -1,0 +1,239 @@
+// `sagaflow run`: the embedded pipeline. Reads events from a source, analyses
+// them (classify, count entity mentions) on worker threads and commits them
+// to a store, exactly once: re-running the same input adds nothing, and a
+// run killed at any moment resumes where its last commit ended.
+//
+// Progress goes to stderr when it is a terminal; the summary to stdout.
+// SIGINT/SIGTERM stop reading and commit what was read (a second signal
+// exits at once, which is safe too). Exit status: 0 done, 1 the run failed
+// (I/O, store), 2 bad arguments, model, entities, or a source that does not
+// match its committed checkpoint; 128+N after signal N.
+#include <spdlog/spdlog.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "pipeline/analysis_model.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/report.h"
+#include "pipeline/store_uri.h"
+#include "sources/open_source.h"
+
+namespace sagaflow::cli {
+namespace {
+
+struct RunOptions {
+  std::string source = "-";
+  std::string store;
+  pipeline::StoreCredentials store_login;  // clickhouse:// only
+  std::string model;
+  std::string entities;
+  size_t workers = std::max(1u, std::thread::hardware_concurrency());
+  size_t batch_size = 2048;
+  int64_t linger_ms = 200;
+  size_t max_event_bytes = events::kDefaultMaxEventBytes;
+  std::string progress = "auto";
+  std::string summary = "text";
+  double stop_when_idle = 0;  // seconds; 0 = run until stopped or the input ends
+};
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Waits for SIGINT/SIGTERM (blocked in every thread) and turns the first one
+// into a clean stop; exits at once on the second.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(pipeline::Pipeline* p) : pipeline_(p) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] { Watch(); });
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int signal() const { return signal_; }
+
+ private:
+  void Watch() {
+    const timespec tick{0, 100'000'000};
+    while (!done_) {
+      int sig = sigtimedwait(&set_, nullptr, &tick);
+      if (sig <= 0) continue;
+      if (signal_) _exit(128 + sig);
+      signal_ = sig;
+      spdlog::warn("run: {} received: committing what was read, then stopping (again to quit at once)",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM");
+      pipeline_->RequestStop();
+    }
+  }
+  pipeline::Pipeline* pipeline_;
+  sigset_t set_, old_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> signal_{0};
+  std::thread thread_;
+};
+
+// Rewrites one status line on stderr every half second.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(const pipeline::PipelineCounters* counters, const sources::Source* source, bool enabled)
+      : counters_(counters), source_(source) {
+    if (enabled) thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressPrinter() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    done_ = true;
+    thread_.join();
+    std::fputs("\r\x1b[K", stderr);
+  }
+
+ private:
+  void Loop() {
+    auto last_time = Clock::now();
+    uint64_t last_records = 0;
+    while (!done_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (Since(last_time) < 0.5) continue;
+      auto s = counters_->Snapshot();
+      double rate = (s.records - last_records) / Since(last_time);
+      last_time = Clock::now();
+      last_records = s.records;
+      std::string line = pipeline::ProgressLine(s, rate);
+      // Consumer lag: records in the source not yet stored (Kafka).
+      auto lag = source_->Lag();
+      if (!lag.empty()) {
+        int64_t total = 0;
+        for (const auto& l : lag) total += std::max<int64_t>(l.lag, 0);
+        line += fmt::format("  lag {} ({} partitions)", pipeline::Thousands(static_cast<uint64_t>(total)), lag.size());
+      }
+      std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
+      std::fflush(stderr);
+    }
+  }
+  const pipeline::PipelineCounters* counters_;
+  const sources::Source* source_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+int RunRun(const RunOptions& o) {
+  auto model = pipeline::AnalysisModel::Load(o.model, o.entities);
+  if (!model.ok()) {
+    spdlog::error("run: {}", model.status().ToString());
+    return 2;
+  }
+  auto source = sources::OpenSource(o.source, o.max_event_bytes);
+  if (!source.ok()) {
+    spdlog::error("run: {}", source.status().ToString());
+    return 2;
+  }
+  auto sink = pipeline::OpenSink(o.store, o.store_login);
+  if (!sink.ok()) {
+    spdlog::error("run: {}", sink.status().ToString());
+    return sink.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  pipeline::PipelineOptions popts;
+  popts.workers = o.workers;
+  popts.batch_records = o.batch_size;
+  popts.linger = std::chrono::milliseconds(o.linger_ms);
+  popts.max_record_bytes = o.max_event_bytes;
+  popts.stop_when_idle = std::chrono::milliseconds(static_cast<int64_t>(o.stop_when_idle * 1000));
+  pipeline::PipelineCounters counters(o.source.rfind("kafka://", 0) == 0 ? "kafka" : "file", "sqlite");
+  pipeline::Pipeline pipeline(**source, **sink, (*model)->classifier, (*model)->matcher, (*model)->dimensions, popts,
+                              &counters);
+
+  const bool progress = o.progress == "always" || (o.progress == "auto" && ::isatty(STDERR_FILENO));
+  const auto start = Clock::now();
+  Status st;
+  int signal = 0;
+  {
+    SignalWatcher signals(&pipeline);
+    ProgressPrinter printer(&counters, source->get(), progress);
+    st = pipeline.Run();
+    printer.Stop();
+    signal = signals.signal();
+  }
+  pipeline::RunInfo info{(*source)->Describe(), (*sink)->Describe(), Since(start)};
+  auto snapshot = counters.Snapshot();
+  std::string summary =
+      o.summary == "json" ? pipeline::SummaryJson(snapshot, info) : pipeline::SummaryText(snapshot, info);
+  std::fputs(summary.c_str(), stdout);
+  std::fflush(stdout);
+  if (!st.ok()) {
+    spdlog::error("run: {}", st.ToString());
+    spdlog::error("run: everything before the failure is committed; run again to resume");
+    return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  return signal ? 128 + signal : 0;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run the pipeline: events from a source -> classify + count entities -> star schema in a store");
+  cmd->add_option("--source", o->source,
+                  "Events: file:PATH (JSON lines), a path, '-' for stdin, or kafka://BROKERS/TOPIC?group=G "
+                  "(docs/kafka.md)")
+      ->envname("SAGAFLOW_SOURCE")
+      ->capture_default_str();
+  cmd->add_option("--store", o->store, "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)")
+      ->envname("SAGAFLOW_STORE")
+      ->required();
+  cmd->add_option("--store-user", o->store_login.user, "ClickHouse user (default: the URI's, else \"default\")")
+      ->envname("SAGAFLOW_CLICKHOUSE_USER");
+  cmd->add_option("--store-password", o->store_login.password, "ClickHouse password (default: the URI's)")
+      ->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
+  cmd->add_option("--model", o->model, "Model JSON (sagaflow train or tools/export_sklearn_model.py)")
+      ->envname("SAGAFLOW_MODEL")
+      ->required();
+  cmd->add_option("--entities", o->entities, "Entity dictionary: curated TSV or flat list (docs/entities.md)")
+      ->envname("SAGAFLOW_ENTITIES")
+      ->required();
+  cmd->add_option("--workers", o->workers, "Analysis threads (default: the number of cores)")
+      ->envname("SAGAFLOW_WORKERS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--batch-size", o->batch_size, "Records per batch (one transaction each)")
+      ->envname("SAGAFLOW_BATCH_SIZE")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--stop-when-idle", o->stop_when_idle,
+                  "Exit (0, everything committed) once caught up and nothing new arrived for SECONDS (kafka://)")
+      ->envname("SAGAFLOW_STOP_WHEN_IDLE")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--linger-ms", o->linger_ms, "Commit a batch at the latest this long after its first record")
+      ->envname("SAGAFLOW_LINGER_MS")
+      ->check(CLI::Range(1, 600000))
+      ->capture_default_str();
+  cmd->add_option("--max-event-bytes", o->max_event_bytes, "Longer records are rejected as too_large")
+      ->envname("SAGAFLOW_MAX_EVENT_BYTES")
+      ->check(CLI::Range(size_t{64}, size_t{1} << 30))
+      ->capture_default_str();
+  cmd->add_option("--progress", o->progress, "Progress line on stderr: auto (when a terminal), always, never")
+      ->envname("SAGAFLOW_PROGRESS")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  cmd->add_option("--summary", o->summary, "Summary on stdout: text or json")
+      ->envname("SAGAFLOW_SUMMARY")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->callback([o] { SetExitStatus(RunRun(*o)); });
+}
+
+}  // namespace sagaflow::cli

@@ -1,0 +1,62 @@
+// librdkafka plumbing shared by the Kafka source and producer: the address
+// of a topic, kafka://BROKERS/TOPIC?group=G&<librdkafka property>=V..., and
+// an owned rd_kafka_conf_t whose errors are Status values.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/status.h"
+
+namespace sagaflow::kafka {
+
+// librdkafka properties in the order given, e.g. {"session.timeout.ms", "6000"}.
+using Properties = std::vector<std::pair<std::string, std::string>>;
+
+struct KafkaAddress {
+  std::string brokers;    // bootstrap.servers: "host:port[,host:port...]"
+  std::string topic;
+  std::string group;      // ?group= (consumer group id), may be empty
+  Properties properties;  // every other query parameter: a librdkafka property (its name has a '.')
+};
+
+// Parses "kafka://BROKERS/TOPIC[?k=v&...]". Values are percent-decoded.
+// Parameters: group=G, and librdkafka properties (names with a '.'); any
+// other name is an error, so a typo is not silently ignored.
+Result<KafkaAddress> ParseKafkaAddress(std::string_view uri);
+
+// An rd_kafka_conf_t, destroyed unless released to rd_kafka_new().
+class Config {
+ public:
+  Config() : conf_(rd_kafka_conf_new()) {}
+  ~Config() {
+    if (conf_) rd_kafka_conf_destroy(conf_);
+  }
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+
+  Status Set(const std::string& key, const std::string& value);
+  Status Set(const Properties& properties);
+  rd_kafka_conf_t* get() { return conf_; }
+  // Ownership passes to the caller (rd_kafka_new takes it on success only).
+  rd_kafka_conf_t* release() {
+    rd_kafka_conf_t* c = conf_;
+    conf_ = nullptr;
+    return c;
+  }
+
+ private:
+  rd_kafka_conf_t* conf_;
+};
+
+// A new client handle of `type` from `config` (consumed on success).
+Result<rd_kafka_t*> NewClient(rd_kafka_type_t type, Config* config);
+
+// "Local: Broker transport failure (_TRANSPORT)".
+std::string ErrorText(rd_kafka_resp_err_t err);
+
+}  // namespace sagaflow::kafka

@@ -1,0 +1,239 @@
+// Test-only helpers for the Kafka tests: what a store holds, independent of
+// where its events came from (file lines or Kafka offsets), so a Kafka run
+// can be compared with a file run of the same events row for row; a group's
+// committed offsets and a topic's ends; child processes (the dev broker and
+// consumers, to be killed at will).
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kafka/kafka_config.h"
+#include "sinks/sqlite/sqlite_db.h"
+
+namespace sagaflow::kafka::testing {
+
+// Every fact, mention and dead letter of the SQLite store at `path`, one
+// sorted line each, without source keys, positions and store-local ids.
+inline std::string StoreFingerprint(const std::string& path) {
+  auto db = sinks::sqlite::Db::Open(path, sinks::sqlite::Db::Mode::kReadOnly);
+  if (!db.ok()) {
+    ADD_FAILURE() << db.status().ToString();
+    return "";
+  }
+  std::string out;
+  auto dump = [&](const char* title, const char* sql, int columns) {
+    auto q = (*db)->Prepare(sql);
+    if (!q.ok()) {
+      ADD_FAILURE() << q.status().ToString();
+      return;
+    }
+    size_t rows = 0;
+    std::string body;
+    for (;;) {
+      auto row = q->Step();
+      if (!row.ok()) {
+        ADD_FAILURE() << row.status().ToString();
+        return;
+      }
+      if (!*row) break;
+      ++rows;
+      for (int c = 0; c < columns; ++c) body += (c ? "\t" : "") + q->Text(c);
+      body += "\n";
+    }
+    out += std::string("# ") + title + " " + std::to_string(rows) + "\n" + body;
+  };
+  dump("events",
+       "SELECT e.article_id, e.time, e.readers, coalesce(s.name, ''), e.status FROM fact_event e "
+       "LEFT JOIN dim_saga s ON s.saga_id = e.saga_id ORDER BY 1, 2, 3, 4, 5",
+       5);
+  dump("mentions",
+       "SELECT e.article_id, e.time, d.name, d.kind, s.name, r.mentions, r.readers, r.time "
+       "FROM fact_readers r JOIN fact_event e ON e.event_key = r.event_key "
+       "JOIN dim_entity d ON d.entity_id = r.entity_id JOIN dim_saga s ON s.saga_id = r.saga_id "
+       "ORDER BY 1, 2, 3, 4, 5",
+       8);
+  dump("dead letters", "SELECT reason, detail, excerpt FROM dead_letter ORDER BY 1, 2, 3", 3);
+  return out;
+}
+
+// The first line where two fingerprints differ (for failure messages).
+inline std::string FirstDifference(const std::string& a, const std::string& b) {
+  std::istringstream sa(a), sb(b);
+  std::string la, lb;
+  for (int n = 1;; ++n) {
+    bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
+    if (!ga && !gb) return "identical";
+    if (!ga || !gb || la != lb) {
+      return "line " + std::to_string(n) + ":\n  expected: " + (ga ? la : "<end>") + "\n  actual:   " +
+             (gb ? lb : "<end>");
+    }
+  }
+}
+
+// The committed offset of `group` for partitions 0..partitions-1 (-1: none).
+inline std::vector<int64_t> CommittedOffsets(const std::string& brokers, const std::string& topic, int partitions,
+                                             const std::string& group) {
+  Config conf;
+  EXPECT_TRUE(conf.Set("bootstrap.servers", brokers).ok());
+  EXPECT_TRUE(conf.Set("group.id", group).ok());
+  auto rk = NewClient(RD_KAFKA_CONSUMER, &conf);
+  if (!rk.ok()) {
+    ADD_FAILURE() << rk.status().ToString();
+    return {};
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  EXPECT_EQ(rd_kafka_committed(*rk, list, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  std::vector<int64_t> out;
+  for (int p = 0; p < partitions; ++p) out.push_back(list->elems[p].offset >= 0 ? list->elems[p].offset : -1);
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(*rk);
+  return out;
+}
+
+// The low and high watermarks of partitions 0..partitions-1.
+inline std::vector<std::pair<int64_t, int64_t>> Watermarks(const std::string& brokers, const std::string& topic,
+                                                           int partitions) {
+  Config conf;
+  EXPECT_TRUE(conf.Set("bootstrap.servers", brokers).ok());
+  auto rk = NewClient(RD_KAFKA_PRODUCER, &conf);
+  if (!rk.ok()) {
+    ADD_FAILURE() << rk.status().ToString();
+    return {};
+  }
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t lo = -1, hi = -1;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(*rk, topic.c_str(), p, &lo, &hi, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    out.emplace_back(lo, hi);
+  }
+  rd_kafka_destroy(*rk);
+  return out;
+}
+
+// The end offset (high watermark) of partitions 0..partitions-1.
+inline std::vector<int64_t> EndOffsets(const std::string& brokers, const std::string& topic, int partitions) {
+  std::vector<int64_t> out;
+  for (const auto& [lo, hi] : Watermarks(brokers, topic, partitions)) out.push_back(hi);
+  return out;
+}
+
+// A child process. stdin: a pipe (WriteLine) or /dev/null; stdout: a pipe
+// (ReadLine) or a file; stderr: a log file. Killed and reaped on destruction.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::string& stdout_path, const std::string& log_path,
+        bool with_stdin) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
+    if (with_stdin) {
+      EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    }
+    if (stdout_path.empty()) {
+      EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    }
+    const int out_file =
+        stdout_path.empty() ? -1 : ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int log_file = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const int null_file = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(with_stdin ? in[0] : null_file, 0);
+      ::dup2(stdout_path.empty() ? out[1] : out_file, 1);
+      ::dup2(log_file, 2);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    EXPECT_GT(pid_, 0) << "fork failed";
+    for (int fd : {in[0], out[1], out_file, log_file, null_file}) {
+      if (fd >= 0) ::close(fd);
+    }
+    stdin_ = in[1];
+    stdout_ = out[0];
+  }
+  ~Child() {
+    if (!status_) {
+      Kill(SIGKILL);
+      Wait();
+    }
+    if (stdin_ >= 0) ::close(stdin_);
+    if (stdout_ >= 0) ::close(stdout_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // The next line of its stdout without the newline; nullopt on end or timeout.
+  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (size_t nl = buffer_.find('\n'); nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return line;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{stdout_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = ::read(stdout_, chunk, sizeof chunk);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+  bool WriteLine(const std::string& line) {
+    std::string l = line + "\n";
+    return ::write(stdin_, l.data(), l.size()) == static_cast<ssize_t>(l.size());
+  }
+  void Kill(int sig) {
+    if (!status_) ::kill(pid_, sig);
+  }
+  // Exit status, or 128 + the signal that ended it.
+  int Wait() {
+    if (!status_) {
+      int st = 0;
+      while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+      }
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    return *status_;
+  }
+  // Wait(), giving up (nullopt) after `timeout`.
+  std::optional<int> WaitFor(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!status_) {
+      int st = 0;
+      pid_t r = ::waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      } else if (std::chrono::steady_clock::now() >= deadline) {
+        return std::nullopt;
+      } else {
+        ::usleep(20000);
+      }
+    }
+    return status_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_ = -1, stdout_ = -1;
+  std::string buffer_;
+  std::optional<int> status_;
+};
+
+}  // namespace sagaflow::kafka::testing

@@ -1,0 +1,168 @@
+#include "sinks/clickhouse/clickhouse_config.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "sinks/clickhouse/sql.h"
+
+namespace sagaflow::sinks::clickhouse {
+
+namespace {
+
+constexpr std::string_view kScheme = "clickhouse://";
+
+Result<std::string> PercentDecode(std::string_view s, std::string_view what) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    unsigned v = 0;
+    if (i + 2 >= s.size() ||
+        std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
+      return Status::InvalidArgument(fmt::format("bad percent-escape in the {} of the store URI", what));
+    }
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return out;
+}
+
+// `uri` without its userinfo (which may hold a password), for messages.
+std::string Redacted(std::string_view uri) {
+  const size_t at = uri.find('@');
+  if (at == std::string_view::npos || uri.substr(0, kScheme.size()) != kScheme) return std::string(uri);
+  return fmt::format("{}***@{}", kScheme, uri.substr(at + 1));
+}
+
+template <typename T>
+Status ParseNumber(std::string_view value, std::string_view name, T min, T max, T* out) {
+  T v{};
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < min || v > max) {
+    return Status::InvalidArgument(
+        fmt::format("store URI option {}={}: expected an integer in [{}, {}]", name, value, min, max));
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+Status ParseOption(std::string_view name, std::string_view value, ClickHouseConfig* c) {
+  int64_t n = 0;
+  auto ms = [&](std::chrono::milliseconds* out, int64_t min) -> Status {
+    SAGAFLOW_RETURN_IF_ERROR(ParseNumber<int64_t>(value, name, min, 86'400'000, &n));
+    *out = std::chrono::milliseconds(n);
+    return Status::Ok();
+  };
+  if (name == "secure") {
+    if (value != "0" && value != "1") return Status::InvalidArgument("store URI option secure: expected 0 or 1");
+    c->secure = value == "1";
+    return Status::Ok();
+  }
+  if (name == "connect_timeout_ms") return ms(&c->connect_timeout, 1);
+  if (name == "timeout_ms") return ms(&c->timeout, 1);
+  if (name == "retry_initial_ms") return ms(&c->retry.initial, 1);
+  if (name == "retry_max_ms") return ms(&c->retry.max, 1);
+  if (name == "retry_give_up_s") {
+    SAGAFLOW_RETURN_IF_ERROR(ParseNumber<int64_t>(value, name, 0, 365 * 86400, &n));
+    c->retry.give_up_after = std::chrono::seconds(n);
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(fmt::format(
+      "unknown store URI option \"{}\" (known: secure, connect_timeout_ms, timeout_ms, retry_initial_ms, "
+      "retry_max_ms, retry_give_up_s)",
+      name));
+}
+
+}  // namespace
+
+std::string ClickHouseConfig::BaseUrl() const {
+  return fmt::format("{}://{}:{}/", secure ? "https" : "http", host, port);
+}
+
+std::string ClickHouseConfig::Describe() const {
+  return fmt::format("clickhouse://{}@{}:{}/{}", user, host, port, database);
+}
+
+Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credentials& credentials) {
+  auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument(fmt::format(
+        "invalid store \"{}\": {} (expected clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE)",
+        Redacted(uri), why));
+  };
+  if (uri.substr(0, kScheme.size()) != kScheme) return bad("not a clickhouse:// URI");
+  std::string_view rest = uri.substr(kScheme.size());
+  std::string_view options;
+  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+    options = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return bad("no database");
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view database = rest.substr(slash + 1);
+  if (!database.empty() && database.back() == '/') database.remove_suffix(1);
+
+  ClickHouseConfig c;
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const size_t colon = userinfo.find(':');
+    auto user = PercentDecode(userinfo.substr(0, colon), "user");
+    if (!user.ok()) return user.status();
+    if (!user->empty()) c.user = *user;
+    if (colon != std::string_view::npos) {
+      auto password = PercentDecode(userinfo.substr(colon + 1), "password");
+      if (!password.ok()) return password.status();
+      c.password = *password;
+    }
+  }
+  if (!credentials.user.empty()) c.user = credentials.user;
+  if (!credentials.password.empty()) c.password = credentials.password;
+
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unterminated [IPv6] host");
+    c.host = std::string(authority.substr(0, close + 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad("junk after the [IPv6] host");
+      port = after.substr(1);
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    c.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (c.host.empty()) return bad("no host");
+  for (char ch : c.host) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']';
+    if (!ok) return bad("invalid character in the host");
+  }
+  if (!port.empty()) {
+    Status st = ParseNumber<int>(port, "port", 1, 65535, &c.port);
+    if (!st.ok()) return bad("invalid port");
+  }
+  if (!IsPlainIdentifier(database)) {
+    return bad("the database must be a plain name ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes)");
+  }
+  c.database = std::string(database);
+
+  while (!options.empty()) {
+    const size_t amp = options.find('&');
+    std::string_view pair = options.substr(0, amp);
+    options = amp == std::string_view::npos ? std::string_view() : options.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) return bad(fmt::format("option \"{}\" has no value", pair));
+    SAGAFLOW_RETURN_IF_ERROR(ParseOption(pair.substr(0, eq), pair.substr(eq + 1), &c));
+  }
+  if (c.retry.max < c.retry.initial) c.retry.max = c.retry.initial;
+  return c;
+}
+
+}  // namespace sagaflow::sinks::clickhouse

@@ -1,0 +1,53 @@
+// Where and how to reach a ClickHouse store: parsed from a store URI
+//
+//   clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?OPTION=VALUE&...]
+//
+// (HTTP interface, port 8123 by default; userinfo is percent-decoded).
+// Options: secure=1 (HTTPS), connect_timeout_ms, timeout_ms (per request),
+// retry_initial_ms, retry_max_ms (backoff cap), retry_give_up_s (0 = retry
+// retriable errors for ever, the default for writes). docs/clickhouse.md.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace sagaflow::sinks::clickhouse {
+
+// Bounded exponential backoff with jitter for retriable errors.
+struct RetryPolicy {
+  std::chrono::milliseconds initial{100};
+  std::chrono::milliseconds max{10000};   // cap of one wait
+  std::chrono::seconds give_up_after{0};  // 0 = never give up
+};
+
+// Login given outside the URI (flags, environment); empty fields fall back
+// to the URI's userinfo, then to user "default" with no password.
+struct Credentials {
+  std::string user;
+  std::string password;
+};
+
+struct ClickHouseConfig {
+  bool secure = false;
+  std::string host;
+  int port = 8123;
+  std::string database;  // a plain identifier (sql.h IsPlainIdentifier)
+  std::string user = "default";
+  std::string password;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds timeout{60000};
+  RetryPolicy retry;
+
+  // "http://HOST:PORT/" (brackets kept for IPv6 literals).
+  std::string BaseUrl() const;
+  // The store without its password, for logs: "clickhouse://user@host:port/db".
+  std::string Describe() const;
+};
+
+// kInvalidArgument for anything malformed or unknown, naming it.
+Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credentials& credentials = {});
+
+}  // namespace sagaflow::sinks::clickhouse

@@ -1,0 +1,371 @@
+#include "sinks/clickhouse/clickhouse_sink.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "sinks/clickhouse/sql.h"
+
+namespace sagaflow::sinks::clickhouse {
+
+namespace {
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+void AppendUint(std::string* out, uint64_t v) {
+  fmt::format_int f(v);
+  out->append(f.data(), f.size());
+}
+void AppendInt(std::string* out, int64_t v) {
+  fmt::format_int f(v);
+  out->append(f.data(), f.size());
+}
+
+bool Contains(const std::vector<uint64_t>& sorted, uint64_t v) {
+  return std::binary_search(sorted.begin(), sorted.end(), v);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ClickHouseSink>> ClickHouseSink::Open(const ClickHouseConfig& config) {
+  auto client = ClickHouseClient::Create(config);
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<ClickHouseSink>(new ClickHouseSink(std::move(*client)));
+}
+
+ClickHouseSink::ClickHouseSink(std::unique_ptr<ClickHouseClient> client)
+    : client_(std::move(client)), retrier_(client_->config().retry, client_->config().Describe(), &stop_) {}
+
+ClickHouseSink::~ClickHouseSink() {
+  const RetryStats& s = retrier_.stats();
+  if (s.retries.load() > 0) {
+    spdlog::info("{}: {} retries over {} interrupted operations ({:.1f} s waiting), {} given up", Describe(),
+                 s.retries.load(), s.outages.load(), s.waited_ms.load() / 1000.0, s.gave_up.load());
+  }
+}
+
+Result<std::string> ClickHouseSink::Select(std::string_view what, const std::string& sql) {
+  Result<std::string> out = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier_.Run(what, [&] {
+    out = client_->Query(sql);
+    return out.ok() ? Status::Ok() : out.status();
+  }));
+  return out;
+}
+
+Status ClickHouseSink::InsertRows(const char* table, const char* columns, const std::string& rows) {
+  if (rows.empty()) return Status::Ok();
+  const std::string sql = fmt::format("INSERT INTO {} ({}) FORMAT TabSeparated", table, columns);
+  ClickHouseClient::Settings settings;
+  if (features_.insert_deduplication_token) {
+    // Deterministic: a retry of the same rows carries the same token.
+    settings.emplace_back("insert_deduplication_token",
+                          fmt::format("sagaflow-{}-{:016x}-{}", table, sources::Fnv1a64(rows), rows.size()));
+  }
+  return retrier_.Run(fmt::format("insert into {}", table),
+                      [&] { return client_->Insert(sql, rows, settings); })
+      .WithContext(fmt::format("insert into {}", table));
+}
+
+Status ClickHouseSink::Prepare(const pipeline::Dimensions& dims) {
+  SAGAFLOW_RETURN_IF_ERROR(Migrate(*client_, retrier_));
+  Result<ServerFeatures> features = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier_.Run("detect server features", [&] {
+    features = DetectFeatures(*client_);
+    return features.ok() ? Status::Ok() : features.status();
+  }));
+  features_ = *features;
+  SAGAFLOW_RETURN_IF_ERROR(
+      retrier_.Run("enable insert deduplication", [&] { return EnableInsertDeduplication(*client_, features_); }));
+  SAGAFLOW_RETURN_IF_ERROR(UpsertDimensions(dims));
+  prepared_ = true;
+  return Status::Ok();
+}
+
+Status ClickHouseSink::UpsertDimensions(const pipeline::Dimensions& dims) {
+  // Sagas: insert the missing ones; an id held by another name is corruption.
+  auto body = Select("read dim_saga", "SELECT saga_id, name FROM dim_saga FORMAT TabSeparated");
+  if (!body.ok()) return body.status();
+  auto rows = ParseTsv(*body, 2);
+  if (!rows.ok()) return rows.status();
+  std::unordered_map<uint64_t, std::string> sagas;
+  for (auto& r : *rows) {
+    auto id = ParseUint(r[0], "dim_saga.saga_id");
+    if (!id.ok()) return id.status();
+    sagas.emplace(*id, std::move(r[1]));
+  }
+  std::string insert;
+  saga_ids_.clear();
+  for (const auto& s : dims.sagas) {
+    const uint64_t id = static_cast<uint64_t>(s.id);
+    auto it = sagas.find(id);
+    if (it != sagas.end() && it->second != s.name) {
+      return Status::Corruption(fmt::format("dim_saga: id {} of saga \"{}\" is taken by \"{}\"", s.id, s.name, it->second));
+    }
+    if (it == sagas.end()) {
+      AppendUint(&insert, id);
+      insert.push_back('\t');
+      AppendTsvField(&insert, s.name);
+      insert.push_back('\n');
+    }
+    saga_ids_.push_back(id);
+  }
+  SAGAFLOW_RETURN_IF_ERROR(InsertRows("dim_saga", "saga_id, name", insert));
+
+  // Entities: insert the missing ones, a new version where the kind changed.
+  body = Select("read dim_entity",
+                "SELECT entity_id, argMax(name, version), argMax(saga_id, version), argMax(kind, version), "
+                "max(version) FROM dim_entity GROUP BY entity_id FORMAT TabSeparated");
+  if (!body.ok()) return body.status();
+  rows = ParseTsv(*body, 5);
+  if (!rows.ok()) return rows.status();
+  struct Stored {
+    std::string name, kind;
+    uint64_t saga_id = 0, version = 0;
+  };
+  std::unordered_map<uint64_t, Stored> entities;
+  for (auto& r : *rows) {
+    auto id = ParseUint(r[0], "dim_entity.entity_id");
+    auto saga = ParseUint(r[2], "dim_entity.saga_id");
+    auto version = ParseUint(r[4], "dim_entity.version");
+    if (!id.ok() || !saga.ok() || !version.ok()) return Status::Corruption("dim_entity: unreadable row");
+    entities.emplace(*id, Stored{std::move(r[1]), std::move(r[3]), *saga, *version});
+  }
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  insert.clear();
+  entity_ids_.clear();
+  for (const auto& e : dims.entities) {
+    const uint64_t id = static_cast<uint64_t>(e.id);
+    uint64_t version = now_ms;
+    auto it = entities.find(id);
+    if (it != entities.end()) {
+      if (it->second.name != e.name || it->second.saga_id != static_cast<uint64_t>(e.saga_id)) {
+        return Status::Corruption(
+            fmt::format("dim_entity: id {} of entity \"{}\" is taken by another entity", e.id, e.name));
+      }
+      version = std::max(now_ms, it->second.version + 1);
+    }
+    if (it == entities.end() || it->second.kind != e.kind) {
+      AppendUint(&insert, id);
+      insert.push_back('\t');
+      AppendTsvField(&insert, e.name);
+      insert.push_back('\t');
+      AppendUint(&insert, static_cast<uint64_t>(e.saga_id));
+      insert.push_back('\t');
+      AppendTsvField(&insert, e.kind);
+      insert.push_back('\t');
+      AppendUint(&insert, version);
+      insert.push_back('\n');
+    }
+    entity_ids_.push_back(id);
+  }
+  return InsertRows("dim_entity", "entity_id, name, saga_id, kind, version", insert);
+}
+
+Result<std::optional<sources::Checkpoint>> ClickHouseSink::LoadCheckpoint(std::string_view stream_key) {
+  if (!prepared_) return Status::Internal("ClickHouseSink::LoadCheckpoint before Prepare");
+  auto body = Select("load checkpoint",
+                     fmt::format("SELECT position, line, digest FROM source WHERE source_id = {} AND stream_key = {} "
+                                 "ORDER BY position DESC, updated_at DESC LIMIT 1 FORMAT TabSeparated",
+                                 pipeline::SourceId(stream_key), QuoteString(stream_key)));
+  if (!body.ok()) return body.status();
+  auto rows = ParseTsv(*body, 3);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<sources::Checkpoint>();
+  const auto& r = rows->front();
+  auto position = ParseUint(r[0], "source.position");
+  auto line = ParseUint(r[1], "source.line");
+  auto digest = ParseUint(r[2], "source.digest");
+  if (!position.ok() || !line.ok() || !digest.ok()) return Status::Corruption("source: unreadable checkpoint");
+  return std::optional<sources::Checkpoint>(sources::Checkpoint{*position, *line, *digest});
+}
+
+Result<int64_t> ClickHouseSink::FirstSeen(const pipeline::StreamCheckpoint& stream, uint64_t source_id) {
+  auto it = first_seen_.find(stream.key);
+  if (it != first_seen_.end()) return it->second;
+  auto body = Select("read source",
+                     fmt::format("SELECT count(), min(first_seen_at) FROM source WHERE source_id = {} FORMAT TabSeparated",
+                                 source_id));
+  if (!body.ok()) return body.status();
+  auto rows = ParseTsv(*body, 2);
+  if (!rows.ok()) return rows.status();
+  int64_t first = Now();
+  if (rows->size() == 1 && (*rows)[0][0] != "0") {
+    auto stored = ParseInt((*rows)[0][1], "source.first_seen_at");
+    if (!stored.ok()) return stored.status();
+    first = *stored;
+  }
+  first_seen_.emplace(stream.key, first);
+  return first;
+}
+
+Status ClickHouseSink::StoredPositions(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids,
+                                       std::vector<std::vector<uint64_t>>* events,
+                                       std::vector<std::vector<uint64_t>>* dead) {
+  const size_t n = batch.streams.size();
+  events->assign(n, {});
+  dead->assign(n, {});
+  // The position range of each stream's records, per table.
+  struct Range {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    void Add(uint64_t p) { lo = std::min(lo, p), hi = std::max(hi, p); }
+  };
+  std::vector<Range> event_ranges(n), dead_ranges(n);
+  for (const auto& e : batch.events) event_ranges[e.stream].Add(e.position);
+  for (const auto& d : batch.dead_letters) dead_ranges[d.stream].Add(d.position);
+  auto condition = [&](const std::vector<Range>& ranges) {
+    std::string where;
+    for (size_t s = 0; s < n; ++s) {
+      if (ranges[s].lo > ranges[s].hi) continue;
+      where += fmt::format("{}(source_id = {} AND position >= {} AND position <= {})", where.empty() ? "" : " OR ",
+                           source_ids[s], ranges[s].lo, ranges[s].hi);
+    }
+    return where;
+  };
+  std::string sql;
+  if (std::string w = condition(event_ranges); !w.empty()) {
+    sql = "SELECT 0, source_id, position FROM fact_event WHERE " + w;
+  }
+  if (std::string w = condition(dead_ranges); !w.empty()) {
+    sql += (sql.empty() ? "" : " UNION ALL ") + ("SELECT 1, source_id, position FROM dead_letter WHERE " + w);
+  }
+  if (sql.empty()) return Status::Ok();
+  auto body = Select("check stored positions", sql + " FORMAT TabSeparated");
+  if (!body.ok()) return body.status();
+  auto rows = ParseTsv(*body, 3);
+  if (!rows.ok()) return rows.status();
+  for (const auto& r : *rows) {
+    auto source = ParseUint(r[1], "source_id");
+    auto position = ParseUint(r[2], "position");
+    if (!source.ok() || !position.ok()) return Status::Corruption("unreadable stored position");
+    for (size_t s = 0; s < n; ++s) {
+      if (source_ids[s] == *source) (r[0] == "0" ? (*events)[s] : (*dead)[s]).push_back(*position);
+    }
+  }
+  for (auto* v : {events, dead}) {
+    for (auto& positions : *v) std::sort(positions.begin(), positions.end());
+  }
+  return Status::Ok();
+}
+
+Result<pipeline::WriteReport> ClickHouseSink::Write(const pipeline::Batch& batch) {
+  if (!prepared_) return Status::Internal("ClickHouseSink::Write before Prepare");
+  pipeline::WriteReport report;
+  std::vector<uint64_t> source_ids;
+  for (const auto& s : batch.streams) source_ids.push_back(static_cast<uint64_t>(pipeline::SourceId(s.key)));
+  std::vector<std::vector<uint64_t>> stored_events, stored_dead;
+  SAGAFLOW_RETURN_IF_ERROR(StoredPositions(batch, source_ids, &stored_events, &stored_dead));
+
+  std::string mentions, events, dead_letters, checkpoints;
+  for (const pipeline::EventRow& e : batch.events) {
+    if (Contains(stored_events[e.stream], e.position)) {
+      ++report.duplicates;
+      continue;
+    }
+    ++report.events;
+    const uint64_t source_id = source_ids[e.stream];
+    const uint64_t saga_id = e.saga >= 0 ? saga_ids_[static_cast<size_t>(e.saga)] : 0;
+    // fact_event: source_id, position, line, article_id, saga_id, readers, time, status
+    AppendUint(&events, source_id);
+    events.push_back('\t');
+    AppendUint(&events, e.position);
+    events.push_back('\t');
+    AppendUint(&events, e.line);
+    events.push_back('\t');
+    AppendTsvField(&events, e.article_id);
+    events.push_back('\t');
+    AppendUint(&events, saga_id);
+    events.push_back('\t');
+    AppendInt(&events, e.readers);
+    events.push_back('\t');
+    AppendInt(&events, e.time);
+    events.push_back('\t');
+    events += pipeline::EventStatusName(e.status);
+    events.push_back('\n');
+    for (uint32_t i = 0; i < e.mention_count; ++i) {
+      const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
+      // fact_readers: saga_id, entity_id, time, source_id, position, mentions, readers
+      AppendUint(&mentions, saga_id);
+      mentions.push_back('\t');
+      AppendUint(&mentions, entity_ids_[m.entity]);
+      mentions.push_back('\t');
+      AppendInt(&mentions, e.time);
+      mentions.push_back('\t');
+      AppendUint(&mentions, source_id);
+      mentions.push_back('\t');
+      AppendUint(&mentions, e.position);
+      mentions.push_back('\t');
+      AppendUint(&mentions, m.count);
+      mentions.push_back('\t');
+      AppendInt(&mentions, e.readers);
+      mentions.push_back('\n');
+      ++report.mentions;
+    }
+  }
+  const int64_t now = Now();
+  for (const pipeline::DeadLetterRow& d : batch.dead_letters) {
+    if (Contains(stored_dead[d.stream], d.position)) {
+      ++report.duplicates;
+      continue;
+    }
+    ++report.dead_letters;
+    // dead_letter: source_id, position, line, reason, detail, excerpt, payload_bytes, received_at
+    AppendUint(&dead_letters, source_ids[d.stream]);
+    dead_letters.push_back('\t');
+    AppendUint(&dead_letters, d.position);
+    dead_letters.push_back('\t');
+    AppendUint(&dead_letters, d.line);
+    dead_letters.push_back('\t');
+    AppendTsvField(&dead_letters, events::RejectReasonName(d.reason));
+    dead_letters.push_back('\t');
+    AppendTsvField(&dead_letters, d.detail);
+    dead_letters.push_back('\t');
+    AppendTsvField(&dead_letters, d.excerpt);
+    dead_letters.push_back('\t');
+    AppendUint(&dead_letters, d.payload_bytes);
+    dead_letters.push_back('\t');
+    AppendInt(&dead_letters, now);
+    dead_letters.push_back('\n');
+  }
+  for (size_t i = 0; i < batch.streams.size(); ++i) {
+    const pipeline::StreamCheckpoint& s = batch.streams[i];
+    auto first_seen = FirstSeen(s, source_ids[i]);
+    if (!first_seen.ok()) return first_seen.status();
+    // source: source_id, stream_key, description, position, line, digest, first_seen_at, updated_at
+    AppendUint(&checkpoints, source_ids[i]);
+    checkpoints.push_back('\t');
+    AppendTsvField(&checkpoints, s.key);
+    checkpoints.push_back('\t');
+    AppendTsvField(&checkpoints, s.description);
+    checkpoints.push_back('\t');
+    AppendUint(&checkpoints, s.checkpoint.position);
+    checkpoints.push_back('\t');
+    AppendUint(&checkpoints, s.checkpoint.line);
+    checkpoints.push_back('\t');
+    AppendUint(&checkpoints, s.checkpoint.digest);
+    checkpoints.push_back('\t');
+    AppendInt(&checkpoints, *first_seen);
+    checkpoints.push_back('\t');
+    AppendInt(&checkpoints, now);
+    checkpoints.push_back('\n');
+  }
+
+  // Mentions before their events: an event found stored by the pre-check
+  // always has its mentions stored (see the header). Checkpoints last.
+  SAGAFLOW_RETURN_IF_ERROR(
+      InsertRows("fact_readers", "saga_id, entity_id, time, source_id, position, mentions, readers", mentions));
+  SAGAFLOW_RETURN_IF_ERROR(
+      InsertRows("fact_event", "source_id, position, line, article_id, saga_id, readers, time, status", events));
+  SAGAFLOW_RETURN_IF_ERROR(InsertRows(
+      "dead_letter", "source_id, position, line, reason, detail, excerpt, payload_bytes, received_at", dead_letters));
+  SAGAFLOW_RETURN_IF_ERROR(InsertRows(
+      "source", "source_id, stream_key, description, position, line, digest, first_seen_at, updated_at", checkpoints));
+  return report;
+}
+
+}  // namespace sagaflow::sinks::clickhouse

@@ -1,0 +1,79 @@
+// ClickHouseSink: the star schema in ClickHouse over its HTTP interface.
+//
+// ClickHouse has no transactions, so a batch is written as four inserts in
+// an order that makes every crash point safe (docs/clickhouse.md):
+//   1. fact_readers  the mentions of the batch's new events,
+//   2. fact_event    its new events,
+//   3. dead_letter   its new dead letters,
+//   4. source        its checkpoints, last.
+// A crash before 4 leaves rows without their checkpoint: the next run reads
+// those records again, finds their events already stored (a primary-key
+// lookup before each batch) and skips them. Whatever slips through that
+// check (a timed-out insert that did land, two writers racing) is a copy
+// with the same sorting key: ReplacingMergeTree merges it away and every
+// query collapses it meanwhile, so a redelivered record never changes a
+// result. Where the server supports insert_deduplication_token, each insert
+// also carries a token derived from its content.
+//
+// Retriable errors (kUnavailable: server down, overloaded, timeouts) are
+// retried inside Write() with bounded exponential backoff for as long as the
+// URI's retry_give_up_s allows (for ever by default); the pipeline holds its
+// bounded set of batches meanwhile. A non-retriable error (kInvalidArgument:
+// the server refused the rows or the statement) fails Write() at once,
+// before the checkpoints: the pipeline stops and nothing is acknowledged
+// past the refused rows.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pipeline/sink.h"
+#include "sinks/clickhouse/clickhouse_client.h"
+#include "sinks/clickhouse/migrations.h"
+#include "sinks/clickhouse/retry.h"
+
+namespace sagaflow::sinks::clickhouse {
+
+class ClickHouseSink final : public pipeline::Sink {
+ public:
+  static Result<std::unique_ptr<ClickHouseSink>> Open(const ClickHouseConfig& config);
+  ~ClickHouseSink() override;
+
+  std::string Describe() const override { return client_->config().Describe(); }
+  Status Prepare(const pipeline::Dimensions& dimensions) override;
+  Result<std::optional<sources::Checkpoint>> LoadCheckpoint(std::string_view stream_key) override;
+  Result<pipeline::WriteReport> Write(const pipeline::Batch& batch) override;
+
+  // Ends a retry loop early (thread-safe): the pending Write() then fails
+  // with kUnavailable, having acknowledged nothing it did not store.
+  void RequestStop() { stop_.store(true); }
+
+  const RetryStats& retry_stats() const { return retrier_.stats(); }
+  const ClientStats& client_stats() const { return client_->stats(); }
+  const ServerFeatures& features() const { return features_; }
+
+ private:
+  explicit ClickHouseSink(std::unique_ptr<ClickHouseClient> client);
+  Status UpsertDimensions(const pipeline::Dimensions& dims);
+  // Positions of the batch's records already stored, per batch stream:
+  // (*events)[s] and (*dead)[s], sorted.
+  Status StoredPositions(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids,
+                         std::vector<std::vector<uint64_t>>* events, std::vector<std::vector<uint64_t>>* dead);
+  Result<int64_t> FirstSeen(const pipeline::StreamCheckpoint& stream, uint64_t source_id);
+  Status InsertRows(const char* table, const char* columns, const std::string& rows);
+  Result<std::string> Select(std::string_view what, const std::string& sql);
+
+  std::unique_ptr<ClickHouseClient> client_;
+  std::atomic<bool> stop_{false};
+  Retrier retrier_;
+  ServerFeatures features_;
+  bool prepared_ = false;
+  std::vector<uint64_t> saga_ids_;    // Dimensions::sagas[i].id
+  std::vector<uint64_t> entity_ids_;  // Dimensions::entities[i].id
+  std::unordered_map<std::string, int64_t> first_seen_;  // stream key -> first_seen_at
+};
+
+}  // namespace sagaflow::sinks::clickhouse

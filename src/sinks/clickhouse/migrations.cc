@@ -1,0 +1,193 @@
+#include "sinks/clickhouse/migrations.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "sinks/clickhouse/sql.h"
+
+namespace sagaflow::sinks::clickhouse {
+
+namespace {
+
+// Version 1: the star schema. Types and keys (docs/clickhouse.md):
+//  - ids are the stable 63-bit ids of pipeline/dimensions.h, as UInt64;
+//    0 stands for "none" (SQLite's NULL): the saga of an empty text, the
+//    scope of an unscoped entity; times are unix seconds (UInt32 holds the
+//    event contract's whole range), readers fit UInt32;
+//  - fact tables are ReplacingMergeTree: rows with equal sorting keys are
+//    copies of one row (a redelivered event is analysed identically), and
+//    the sorting key always determines the row, so collapsing is exact;
+//  - fact_event and dead_letter are sorted by (source_id, position): the
+//    duplicate pre-check of each batch is a primary-key range read;
+//  - fact_readers is sorted by (saga_id, entity_id, time, ...): top-entities
+//    reads one saga's range, trend one entity's;
+//  - source keeps checkpoints; ReplacingMergeTree(position) keeps the
+//    furthest one, and LoadCheckpoint reads the furthest too;
+//  - dim_entity is ReplacingMergeTree(version): kind is a type-1 attribute,
+//    the newest version wins.
+// No PARTITION BY: one partition keeps every insert one part per table
+// (events of any time span never fan out into many parts).
+const std::vector<const char*> kSchemaV1 = {
+    R"sql(CREATE TABLE IF NOT EXISTS dim_saga (
+  saga_id UInt64,
+  name    String
+) ENGINE = ReplacingMergeTree ORDER BY saga_id)sql",
+    R"sql(CREATE TABLE IF NOT EXISTS dim_entity (
+  entity_id UInt64,
+  name      String,
+  saga_id   UInt64,
+  kind      String,
+  version   UInt64
+) ENGINE = ReplacingMergeTree(version) ORDER BY entity_id)sql",
+    R"sql(CREATE TABLE IF NOT EXISTS source (
+  source_id     UInt64,
+  stream_key    String,
+  description   String,
+  position      UInt64,
+  line          UInt64,
+  digest        UInt64,
+  first_seen_at Int64,
+  updated_at    Int64
+) ENGINE = ReplacingMergeTree(position) ORDER BY source_id)sql",
+    R"sql(CREATE TABLE IF NOT EXISTS fact_event (
+  source_id  UInt64,
+  position   UInt64,
+  line       UInt64,
+  article_id String,
+  saga_id    UInt64,
+  readers    UInt32,
+  time       UInt32,
+  status     Enum8('classified' = 1, 'empty' = 2)
+) ENGINE = ReplacingMergeTree ORDER BY (source_id, position))sql",
+    R"sql(CREATE TABLE IF NOT EXISTS fact_readers (
+  saga_id   UInt64,
+  entity_id UInt64,
+  time      UInt32,
+  source_id UInt64,
+  position  UInt64,
+  mentions  UInt32,
+  readers   UInt32
+) ENGINE = ReplacingMergeTree ORDER BY (saga_id, entity_id, time, source_id, position))sql",
+    R"sql(CREATE TABLE IF NOT EXISTS dead_letter (
+  source_id     UInt64,
+  position      UInt64,
+  line          UInt64,
+  reason        String,
+  detail        String,
+  excerpt       String,
+  payload_bytes UInt64,
+  received_at   Int64
+) ENGINE = ReplacingMergeTree ORDER BY (source_id, position))sql",
+};
+
+constexpr const char* kFactTables[] = {"fact_event", "fact_readers", "dead_letter"};
+
+// Runs `sql` with retries; fails with the statement's context.
+Status Exec(ClickHouseClient& client, Retrier& retrier, std::string_view what, const std::string& sql,
+            bool use_database = true) {
+  return retrier.Run(what, [&] {
+    auto r = client.Query(sql, use_database);
+    return r.ok() ? Status::Ok() : r.status();
+  });
+}
+
+Result<bool> Exists(ClickHouseClient& client, const std::string& sql) {
+  auto r = client.Query(sql + " FORMAT TabSeparated", false);
+  if (!r.ok()) return r.status();
+  auto n = ParseInt(std::string_view(*r).substr(0, r->find('\n')), "a count");
+  if (!n.ok()) return n.status();
+  return *n > 0;
+}
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kAll = {
+      {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
+  };
+  return kAll;
+}
+
+int LatestSchemaVersion() { return Migrations().back().version; }
+
+Result<int> SchemaVersion(ClickHouseClient& client) {
+  const std::string db = QuoteString(client.config().database);
+  auto has_db = Exists(client, "SELECT count() FROM system.databases WHERE name = " + db);
+  if (!has_db.ok()) return has_db.status();
+  if (!*has_db) return Status::NotFound(fmt::format("database {} does not exist", client.config().database));
+  auto has_table =
+      Exists(client, "SELECT count() FROM system.tables WHERE database = " + db + " AND name = 'schema_version'");
+  if (!has_table.ok()) return has_table.status();
+  if (!*has_table) return 0;
+  auto r = client.Query("SELECT max(version) FROM schema_version FORMAT TabSeparated");
+  if (!r.ok()) return r.status();
+  auto v = ParseInt(std::string_view(*r).substr(0, r->find('\n')), "the schema version");
+  if (!v.ok()) return v.status();
+  return static_cast<int>(*v);
+}
+
+Status Migrate(ClickHouseClient& client, Retrier& retrier) {
+  const std::string& db = client.config().database;  // a plain identifier: no quoting needed
+  SAGAFLOW_RETURN_IF_ERROR(
+      Exec(client, retrier, "create database", "CREATE DATABASE IF NOT EXISTS " + db, /*use_database=*/false));
+  SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, "create schema_version",
+                                "CREATE TABLE IF NOT EXISTS schema_version (version UInt32, description String, "
+                                "applied_at Int64) ENGINE = MergeTree ORDER BY version"));
+  Result<int> current = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read schema version", [&] {
+    current = SchemaVersion(client);
+    return current.ok() ? Status::Ok() : current.status();
+  }));
+  if (*current > LatestSchemaVersion()) {
+    return Status::Unsupported(fmt::format("{}: schema version {} is newer than this sagaflow supports ({}); upgrade sagaflow",
+                                           client.config().Describe(), *current, LatestSchemaVersion()));
+  }
+  for (const Migration& m : Migrations()) {
+    if (m.version <= *current) continue;
+    for (const char* sql : m.statements) {
+      SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, fmt::format("migration {}", m.version), sql));
+    }
+    // Recorded last: a migration cut short is re-run whole next time
+    // (its statements are idempotent).
+    const std::string row = fmt::format("{}\t", m.version);
+    std::string rows = row;
+    AppendTsvField(&rows, m.description);
+    rows += fmt::format("\t{}\n", static_cast<int64_t>(std::time(nullptr)));
+    SAGAFLOW_RETURN_IF_ERROR(retrier.Run(fmt::format("record migration {}", m.version), [&] {
+      return client.Insert("INSERT INTO schema_version (version, description, applied_at) FORMAT TabSeparated", rows);
+    }));
+  }
+  return Status::Ok();
+}
+
+Result<ServerFeatures> DetectFeatures(ClickHouseClient& client) {
+  ServerFeatures f;
+  auto token = Exists(client, "SELECT count() FROM system.settings WHERE name = 'insert_deduplication_token'");
+  if (!token.ok()) return token.status();
+  f.insert_deduplication_token = *token;
+  auto window = Exists(client,
+                       "SELECT count() FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'");
+  if (!window.ok()) return window.status();
+  f.non_replicated_deduplication_window = *window;
+  return f;
+}
+
+Status EnableInsertDeduplication(ClickHouseClient& client, const ServerFeatures& features) {
+  if (!features.insert_deduplication_token || !features.non_replicated_deduplication_window) return Status::Ok();
+  for (const char* table : kFactTables) {
+    // Replicated tables (an operator's choice) deduplicate already.
+    auto engine = client.Query(fmt::format("SELECT engine, engine_full FROM system.tables WHERE database = {} AND "
+                                           "name = '{}' FORMAT TabSeparated",
+                                           QuoteString(client.config().database), table));
+    if (!engine.ok()) return engine.status();
+    if (engine->rfind("Replicated", 0) == 0 || engine->find("non_replicated_deduplication_window") != std::string::npos) {
+      continue;
+    }
+    auto r = client.Query(fmt::format("ALTER TABLE {} MODIFY SETTING non_replicated_deduplication_window = 1000", table));
+    if (!r.ok()) return r.status().WithContext(fmt::format("enabling insert deduplication on {}", table));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sagaflow::sinks::clickhouse

@@ -1,0 +1,33 @@
+// Versioned schema migrations of the SQLite store (docs/schema.md).
+//
+// The schema_version table lists every migration applied. Migrate() applies
+// the missing ones in order, each in its own transaction, and refuses a
+// database whose version is newer than this binary knows. Migrations only
+// add: no migration drops or rewrites stored facts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sinks/sqlite/sqlite_db.h"
+
+namespace sagaflow::sinks::sqlite {
+
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// All migrations, by increasing version.
+const std::vector<Migration>& Migrations();
+int LatestSchemaVersion();
+
+// Brings `db` to the latest version. Safe to run concurrently from several
+// processes (the first takes the write lock, the others then see the work done).
+Status Migrate(Db& db);
+
+// The version of an existing store: 0 if it has no schema_version table.
+Result<int> SchemaVersion(Db& db);
+
+}  // namespace sagaflow::sinks::sqlite

@@ -1,0 +1,264 @@
+#include "sinks/sqlite/sqlite_sink.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "sinks/sqlite/migrations.h"
+
+namespace sagaflow::sinks::sqlite {
+
+namespace {
+
+Status Assign(Result<Statement> r, Statement* out) {
+  if (!r.ok()) return r.status();
+  *out = std::move(*r);
+  return Status::Ok();
+}
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+constexpr int kMentionsPerInsert = 64;
+constexpr int kMentionColumns = 6;
+
+std::string MultiRowMentionInsert() {
+  std::string sql = "INSERT INTO fact_readers(event_key, entity_id, saga_id, mentions, readers, time) VALUES ";
+  for (int r = 0; r < kMentionsPerInsert; ++r) {
+    sql += r ? ",(" : "(";
+    for (int c = 0; c < kMentionColumns; ++c) {
+      sql += (c ? ",?" : "?") + std::to_string(r * kMentionColumns + c + 1);
+    }
+    sql += ")";
+  }
+  return sql;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, SqliteOptions options) {
+  if (options.synchronous != "NORMAL" && options.synchronous != "FULL") {
+    return Status::InvalidArgument("synchronous must be NORMAL or FULL");
+  }
+  auto db = Db::Open(path, Db::Mode::kReadWriteCreate);
+  if (!db.ok()) return db.status();
+  // WAL: readers (queries, a dashboard) never block the writer, and a commit
+  // appends to the log instead of rewriting pages in place.
+  SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA journal_mode = WAL"));
+  SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA synchronous = " + options.synchronous));
+  SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));  // 64 MiB
+  SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA temp_store = MEMORY"));
+  return std::unique_ptr<SqliteSink>(new SqliteSink(std::move(*db)));
+}
+
+SqliteSink::~SqliteSink() = default;
+
+Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
+  SAGAFLOW_RETURN_IF_ERROR(Migrate(*db_));
+  SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  auto upsert = [&]() -> Status {
+    auto saga = db_->Prepare("INSERT INTO dim_saga(saga_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+    auto saga_check = db_->Prepare("SELECT name FROM dim_saga WHERE saga_id = ?1");
+    // The kind is a type-1 attribute: a corrected dictionary updates it.
+    auto entity = db_->Prepare(
+        "INSERT INTO dim_entity(entity_id, name, saga_id, kind) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT(entity_id) DO UPDATE SET kind = excluded.kind "
+        "WHERE name = excluded.name AND saga_id IS excluded.saga_id");
+    auto entity_check = db_->Prepare("SELECT name, coalesce(saga_id, 0) FROM dim_entity WHERE entity_id = ?1");
+    for (auto* r : {&saga, &saga_check, &entity, &entity_check}) {
+      if (!r->ok()) return r->status();
+    }
+    saga_ids_.clear();
+    for (const auto& s : dims.sagas) {
+      saga->Bind(1, s.id);
+      saga->Bind(2, s.name);
+      SAGAFLOW_RETURN_IF_ERROR(saga->Run());
+      saga_check->Bind(1, s.id);
+      auto row = saga_check->Step();
+      if (!row.ok()) return row.status();
+      if (!*row || saga_check->Text(0) != s.name) {
+        return Status::Corruption(fmt::format("dim_saga: id {} of saga \"{}\" is taken by \"{}\"", s.id, s.name,
+                                              *row ? saga_check->Text(0) : ""));
+      }
+      saga_check->Reset();
+      saga_ids_.push_back(s.id);
+    }
+    entity_ids_.clear();
+    for (const auto& e : dims.entities) {
+      entity->Bind(1, e.id);
+      entity->Bind(2, e.name);
+      entity->Bind(3, e.saga_id ? std::optional<int64_t>(e.saga_id) : std::nullopt);
+      entity->Bind(4, e.kind);
+      SAGAFLOW_RETURN_IF_ERROR(entity->Run());
+      entity_check->Bind(1, e.id);
+      auto row = entity_check->Step();
+      if (!row.ok()) return row.status();
+      if (!*row || entity_check->Text(0) != e.name || entity_check->Int(1) != e.saga_id) {
+        return Status::Corruption(fmt::format("dim_entity: id {} of entity \"{}\" is taken by another entity", e.id, e.name));
+      }
+      entity_check->Reset();
+      entity_ids_.push_back(e.id);
+    }
+    return Status::Ok();
+  };
+  Status st = upsert();
+  if (!st.ok()) {
+    db_->Exec("ROLLBACK");
+    return st;
+  }
+  SAGAFLOW_RETURN_IF_ERROR(db_->Exec("COMMIT"));
+
+  SAGAFLOW_RETURN_IF_ERROR(Assign(
+      db_->Prepare("INSERT INTO source(source_id, stream_key, description, first_seen_at, updated_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING"),
+      &insert_source_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(
+      db_->Prepare("INSERT INTO fact_event(source_id, position, line, article_id, saga_id, readers, time, status) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(source_id, position) DO NOTHING"),
+      &insert_event_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(
+      db_->Prepare("INSERT INTO fact_readers(event_key, entity_id, saga_id, mentions, readers, time) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+      &insert_mention_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare(MultiRowMentionInsert()), &insert_mentions_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(
+      db_->Prepare("INSERT INTO dead_letter(source_id, position, line, reason, detail, excerpt, payload_bytes, "
+                   "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(source_id, position) DO NOTHING"),
+      &insert_dead_letter_));
+  // Positions only move forward, even if two runs share a source.
+  SAGAFLOW_RETURN_IF_ERROR(Assign(
+      db_->Prepare("UPDATE source SET position = ?2, line = ?3, digest = ?4, description = ?5, updated_at = ?6 "
+                   "WHERE source_id = ?1 AND (position IS NULL OR position < ?2)"),
+      &update_source_));
+  return Status::Ok();
+}
+
+Result<std::optional<sources::Checkpoint>> SqliteSink::LoadCheckpoint(std::string_view stream_key) {
+  if (insert_event_.raw() == nullptr) return Status::Internal("SqliteSink::LoadCheckpoint before Prepare");
+  auto q = db_->Prepare("SELECT position, line, digest FROM source WHERE stream_key = ?1 AND position IS NOT NULL");
+  if (!q.ok()) return q.status();
+  q->Bind(1, stream_key);
+  auto row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<sources::Checkpoint>();
+  sources::Checkpoint cp;
+  cp.position = static_cast<uint64_t>(q->Int(0));
+  cp.line = static_cast<uint64_t>(q->Int(1));
+  cp.digest = static_cast<uint64_t>(q->Int(2));
+  return std::optional<sources::Checkpoint>(cp);
+}
+
+Result<int64_t> SqliteSink::EnsureSource(const pipeline::StreamCheckpoint& stream) {
+  const int64_t id = pipeline::SourceId(stream.key);
+  if (known_sources_.count(stream.key)) return id;
+  insert_source_.Bind(1, id);
+  insert_source_.BindStatic(2, stream.key);
+  insert_source_.BindStatic(3, stream.description);
+  insert_source_.Bind(4, Now());
+  SAGAFLOW_RETURN_IF_ERROR(insert_source_.Run());
+  return id;
+}
+
+Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport* report) {
+  std::vector<int64_t> source_ids;
+  for (const auto& s : batch.streams) {
+    auto id = EnsureSource(s);
+    if (!id.ok()) return id.status();
+    source_ids.push_back(*id);
+  }
+  for (const pipeline::EventRow& e : batch.events) {
+    const bool has_saga = e.saga >= 0;
+    const int64_t saga_id = has_saga ? saga_ids_[static_cast<size_t>(e.saga)] : 0;
+    insert_event_.Bind(1, source_ids[e.stream]);
+    insert_event_.Bind(2, static_cast<int64_t>(e.position));
+    insert_event_.Bind(3, static_cast<int64_t>(e.line));
+    insert_event_.BindStatic(4, e.article_id);
+    has_saga ? insert_event_.Bind(5, saga_id) : insert_event_.BindNull(5);
+    insert_event_.Bind(6, e.readers);
+    insert_event_.Bind(7, e.time);
+    insert_event_.BindStatic(8, pipeline::EventStatusName(e.status));
+    SAGAFLOW_RETURN_IF_ERROR(insert_event_.Run());
+    if (db_->Changes() == 0) {
+      ++report->duplicates;
+      continue;
+    }
+    ++report->events;
+    const int64_t key = db_->LastInsertRowid();
+    for (uint32_t i = 0; i < e.mention_count; ++i) {
+      const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
+      pending_.push_back({key, entity_ids_[m.entity], saga_id, static_cast<int64_t>(m.count), e.readers, e.time});
+    }
+    report->mentions += e.mention_count;
+    if (pending_.size() >= kMentionsPerInsert) SAGAFLOW_RETURN_IF_ERROR(FlushMentions(false));
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FlushMentions(true));
+  const int64_t now = Now();
+  for (const pipeline::DeadLetterRow& d : batch.dead_letters) {
+    insert_dead_letter_.Bind(1, source_ids[d.stream]);
+    insert_dead_letter_.Bind(2, static_cast<int64_t>(d.position));
+    insert_dead_letter_.Bind(3, static_cast<int64_t>(d.line));
+    insert_dead_letter_.BindStatic(4, events::RejectReasonName(d.reason));
+    insert_dead_letter_.BindStatic(5, d.detail);
+    insert_dead_letter_.BindStatic(6, d.excerpt);
+    insert_dead_letter_.Bind(7, static_cast<int64_t>(d.payload_bytes));
+    insert_dead_letter_.Bind(8, now);
+    SAGAFLOW_RETURN_IF_ERROR(insert_dead_letter_.Run());
+    if (db_->Changes() == 0) {
+      ++report->duplicates;
+    } else {
+      ++report->dead_letters;
+    }
+  }
+  for (size_t i = 0; i < batch.streams.size(); ++i) {
+    const auto& s = batch.streams[i];
+    update_source_.Bind(1, source_ids[i]);
+    update_source_.Bind(2, static_cast<int64_t>(s.checkpoint.position));
+    update_source_.Bind(3, static_cast<int64_t>(s.checkpoint.line));
+    update_source_.Bind(4, static_cast<int64_t>(s.checkpoint.digest));
+    update_source_.BindStatic(5, s.description);
+    update_source_.Bind(6, now);
+    SAGAFLOW_RETURN_IF_ERROR(update_source_.Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteSink::FlushMentions(bool all) {
+  size_t done = 0;
+  for (; pending_.size() - done >= kMentionsPerInsert; done += kMentionsPerInsert) {
+    int p = 1;
+    for (size_t i = done; i < done + kMentionsPerInsert; ++i) {
+      const PendingMention& m = pending_[i];
+      for (int64_t v : {m.event_key, m.entity_id, m.saga_id, m.mentions, m.readers, m.time}) insert_mentions_.Bind(p++, v);
+    }
+    SAGAFLOW_RETURN_IF_ERROR(insert_mentions_.Run());
+  }
+  if (all) {
+    for (; done < pending_.size(); ++done) {
+      const PendingMention& m = pending_[done];
+      int p = 1;
+      for (int64_t v : {m.event_key, m.entity_id, m.saga_id, m.mentions, m.readers, m.time}) insert_mention_.Bind(p++, v);
+      SAGAFLOW_RETURN_IF_ERROR(insert_mention_.Run());
+    }
+  }
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(done));
+  return Status::Ok();
+}
+
+Result<pipeline::WriteReport> SqliteSink::Write(const pipeline::Batch& batch) {
+  pipeline::WriteReport report;
+  pending_.clear();
+  SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  Status st = WriteRows(batch, &report);
+  if (!st.ok()) {
+    db_->Exec("ROLLBACK");
+    return st;
+  }
+  st = db_->Exec("COMMIT");
+  if (!st.ok()) {
+    db_->Exec("ROLLBACK");
+    return st;
+  }
+  for (const auto& s : batch.streams) known_sources_.emplace(s.key, pipeline::SourceId(s.key));
+  return report;
+}
+
+}  // namespace sagaflow::sinks::sqlite

@@ -1,0 +1,52 @@
+// SqliteSink: the star schema in an embedded SQLite database (WAL mode).
+// Each batch is one transaction holding its facts, its dead letters and the
+// checkpoints it advances, so the stored position and the stored rows can
+// never disagree, whatever moment the process dies at.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "pipeline/sink.h"
+#include "sinks/sqlite/sqlite_db.h"
+
+namespace sagaflow::sinks::sqlite {
+
+struct SqliteOptions {
+  // PRAGMA synchronous: NORMAL survives process crashes (SIGKILL) and stays
+  // consistent on power loss (the newest transactions may roll back, their
+  // source positions with them); FULL also makes each commit survive power loss.
+  std::string synchronous = "NORMAL";
+};
+
+class SqliteSink final : public pipeline::Sink {
+ public:
+  static Result<std::unique_ptr<SqliteSink>> Open(const std::string& path, SqliteOptions options = {});
+  ~SqliteSink() override;
+
+  std::string Describe() const override { return "sqlite:" + db_->path(); }
+  Status Prepare(const pipeline::Dimensions& dimensions) override;
+  Result<std::optional<sources::Checkpoint>> LoadCheckpoint(std::string_view stream_key) override;
+  Result<pipeline::WriteReport> Write(const pipeline::Batch& batch) override;
+
+ private:
+  explicit SqliteSink(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  Result<int64_t> EnsureSource(const pipeline::StreamCheckpoint& stream);
+  Status WriteRows(const pipeline::Batch& batch, pipeline::WriteReport* report);
+  // fact_readers rows go out kMentionsPerInsert at a time: one statement
+  // execution per many rows is most of the writer's speed.
+  struct PendingMention {
+    int64_t event_key, entity_id, saga_id, mentions, readers, time;
+  };
+  Status FlushMentions(bool all);
+  std::vector<PendingMention> pending_;
+
+  std::unique_ptr<Db> db_;
+  std::vector<int64_t> saga_ids_;    // Dimensions::sagas[i].id
+  std::vector<int64_t> entity_ids_;  // Dimensions::entities[i].id
+  std::unordered_map<std::string, int64_t> known_sources_;  // stream keys whose source row is committed
+  Statement insert_source_, insert_event_, insert_mention_, insert_mentions_, insert_dead_letter_, update_source_;
+};
+
+}  // namespace sagaflow::sinks::sqlite

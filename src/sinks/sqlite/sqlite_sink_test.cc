@@ -1,0 +1,320 @@
+// SqliteSink and SqliteAnalytics against hand-made batches: schema and
+// migrations, atomic checkpoints, the duplicate guard, and every query's
+// semantics (windows, ordering, empty texts, unknown names).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sinks/sqlite/migrations.h"
+#include "sinks/sqlite/sqlite_analytics.h"
+#include "sinks/sqlite/sqlite_sink.h"
+
+namespace sagaflow::sinks::sqlite {
+namespace {
+
+namespace fs = std::filesystem;
+using pipeline::Batch;
+using pipeline::Dimensions;
+using pipeline::EntityDim;
+using pipeline::EventRow;
+using pipeline::EventStatus;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (fs::temp_directory_path() /
+             ("sagaflow-sqlite-" + std::to_string(::getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
+                .string();
+    Remove();
+    std::vector<EntityDim> entities = {{0, "Jon", "got", 0, "character"},
+                                       {0, "Frodo", "lotr", 0, "character"},
+                                       {0, "Winterfell", "got", 0, "place"},
+                                       {0, "Tom", "", 0, "other"}};
+    auto d = Dimensions::Build({"got", "lotr", "hp"}, entities);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    dims_ = *d;
+  }
+  void TearDown() override { Remove(); }
+  void Remove() {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path_ + suffix);
+  }
+
+  std::unique_ptr<SqliteSink> OpenSink() {
+    auto s = SqliteSink::Open(path_);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_TRUE((*s)->Prepare(dims_).ok());
+    return std::move(*s);
+  }
+  std::unique_ptr<SqliteAnalytics> OpenAnalytics() {
+    auto a = SqliteAnalytics::Open(path_);
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return std::move(*a);
+  }
+
+  // Adds an event at `position` of stream 0 with mentions {entity, count}.
+  static void AddEvent(Batch* b, uint64_t position, int saga, int64_t readers, int64_t time,
+                       std::vector<std::pair<uint32_t, uint32_t>> mentions = {}) {
+    EventRow& e = b->events.emplace_back();
+    e.position = position;
+    e.line = position + 1;
+    e.article_id = "article-" + std::to_string(position);
+    e.saga = saga;
+    e.readers = readers;
+    e.time = time;
+    e.status = saga < 0 ? EventStatus::kEmpty : EventStatus::kClassified;
+    e.first_mention = static_cast<uint32_t>(b->mentions.size());
+    for (auto [entity, count] : mentions) b->mentions.push_back({entity, count});
+    e.mention_count = static_cast<uint32_t>(mentions.size());
+    ++b->records;
+  }
+  static void Checkpoint(Batch* b, uint64_t position) {
+    b->streams = {{"file:test", "test input", {position, position + 1, 1234}}};
+  }
+
+  std::string path_;
+  Dimensions dims_;
+};
+
+TEST_F(SqliteStoreTest, MigratesOnceAndRecordsTheVersion) {
+  { auto sink = OpenSink(); }
+  { auto sink = OpenSink(); }  // second start: nothing dropped, nothing re-applied
+  auto db = Db::Open(path_, Db::Mode::kReadOnly);
+  ASSERT_TRUE(db.ok());
+  auto v = SchemaVersion(**db);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, LatestSchemaVersion());
+  auto count = (*db)->Prepare("SELECT count(*) FROM schema_version");
+  ASSERT_TRUE(count->Step().ok());
+  EXPECT_EQ(count->Int(0), static_cast<int64_t>(Migrations().size()));
+}
+
+TEST_F(SqliteStoreTest, RefusesANewerSchema) {
+  { auto sink = OpenSink(); }
+  {
+    auto db = Db::Open(path_, Db::Mode::kReadWriteCreate);
+    ASSERT_TRUE((*db)->Exec("INSERT INTO schema_version VALUES (999, 'future', 0)").ok());
+  }
+  auto sink = SqliteSink::Open(path_);
+  ASSERT_TRUE(sink.ok());
+  Status st = (*sink)->Prepare(dims_);
+  EXPECT_EQ(st.code(), Status::Code::kUnsupported) << st.ToString();
+  EXPECT_EQ(SqliteAnalytics::Open(path_).status().code(), Status::Code::kUnsupported);
+}
+
+TEST_F(SqliteStoreTest, DimensionsHaveStableIds) {
+  { auto sink = OpenSink(); }
+  auto db = Db::Open(path_, Db::Mode::kReadOnly);
+  auto q = (*db)->Prepare("SELECT saga_id FROM dim_saga WHERE name = 'got'");
+  ASSERT_TRUE(*q->Step());
+  EXPECT_EQ(q->Int(0), pipeline::SagaId("got"));
+  // FNV-1a 64 of "saga/got" with the top bit cleared (docs/schema.md).
+  EXPECT_EQ(pipeline::SagaId("got"), pipeline::StableId("saga/got"));
+  auto e = (*db)->Prepare("SELECT entity_id, kind, saga_id IS NULL FROM dim_entity WHERE name = 'Tom'");
+  ASSERT_TRUE(*e->Step());
+  EXPECT_EQ(e->Int(0), pipeline::EntityId("", "Tom"));
+  EXPECT_EQ(e->Text(1), "other");
+  EXPECT_EQ(e->Int(2), 1);
+}
+
+TEST_F(SqliteStoreTest, CheckpointIsStoredWithTheRows) {
+  auto sink = OpenSink();
+  EXPECT_FALSE((*sink->LoadCheckpoint("file:test")).has_value());
+  Batch b;
+  AddEvent(&b, 0, 0, 100, 10, {{0, 2}});
+  AddEvent(&b, 10, 1, 200, 20, {{1, 1}});
+  Checkpoint(&b, 10);
+  auto r = sink->Write(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->events, 2u);
+  EXPECT_EQ(r->mentions, 2u);
+  auto cp = sink->LoadCheckpoint("file:test");
+  ASSERT_TRUE(cp.ok() && cp->has_value());
+  EXPECT_EQ((*cp)->position, 10u);
+  EXPECT_EQ((*cp)->line, 11u);
+  EXPECT_EQ((*cp)->digest, 1234u);
+}
+
+TEST_F(SqliteStoreTest, DuplicatesAreIgnoredAndCounted) {
+  auto sink = OpenSink();
+  Batch b;
+  AddEvent(&b, 0, 0, 100, 10, {{0, 2}});
+  b.dead_letters.push_back({0, 5, 2, events::RejectReason::kInvalidJson, "bad", "{", 1});
+  Checkpoint(&b, 5);
+  ASSERT_TRUE(sink->Write(b).ok());
+  auto again = sink->Write(b);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->events, 0u);
+  EXPECT_EQ(again->mentions, 0u);
+  EXPECT_EQ(again->dead_letters, 0u);
+  EXPECT_EQ(again->duplicates, 2u);
+  auto a = OpenAnalytics();
+  auto sagas = a->Sagas({});
+  ASSERT_TRUE(sagas.ok());
+  EXPECT_EQ((*sagas)[0].events, 1);  // got
+}
+
+TEST_F(SqliteStoreTest, AFailedBatchLeavesNothingBehind) {
+  auto sink = OpenSink();
+  Batch good;
+  AddEvent(&good, 0, 0, 100, 10, {{0, 1}});
+  Checkpoint(&good, 0);
+  ASSERT_TRUE(sink->Write(good).ok());
+  Batch bad;
+  AddEvent(&bad, 10, 0, 100, 10, {{0, 1}});
+  AddEvent(&bad, 20, 0, 100, 10, {{0, 0}});  // mentions > 0 is a CHECK constraint
+  Checkpoint(&bad, 20);
+  EXPECT_FALSE(sink->Write(bad).ok());
+  auto cp = sink->LoadCheckpoint("file:test");
+  EXPECT_EQ((*cp)->position, 0u);  // unchanged
+  auto sagas = OpenAnalytics()->Sagas({});
+  EXPECT_EQ((*sagas)[0].events, 1);  // the first event of the bad batch rolled back too
+}
+
+TEST_F(SqliteStoreTest, CheckpointsOnlyMoveForward) {
+  auto sink = OpenSink();
+  Batch later;
+  AddEvent(&later, 50, 0, 1, 1);
+  Checkpoint(&later, 50);
+  ASSERT_TRUE(sink->Write(later).ok());
+  Batch earlier;
+  AddEvent(&earlier, 10, 0, 1, 1);
+  Checkpoint(&earlier, 10);
+  ASSERT_TRUE(sink->Write(earlier).ok());
+  EXPECT_EQ((*sink->LoadCheckpoint("file:test"))->position, 50u);
+}
+
+class SqliteQueryTest : public SqliteStoreTest {
+ protected:
+  void SetUp() override {
+    SqliteStoreTest::SetUp();
+    auto sink = OpenSink();
+    Batch b;
+    // entity indexes: 0 Jon (got), 1 Frodo (lotr), 2 Winterfell (got), 3 Tom (unscoped)
+    AddEvent(&b, 0, 0, 100, 3600 * 0, {{0, 3}, {2, 1}});
+    AddEvent(&b, 1, 0, 50, 3600 * 1, {{0, 1}, {2, 4}});
+    AddEvent(&b, 2, 0, 1000, 86400 + 60, {{3, 1}});
+    AddEvent(&b, 3, 1, 70, 86400 + 120, {{1, 2}, {3, 2}});
+    AddEvent(&b, 4, -1, 30, 86400 * 2, {});
+    AddEvent(&b, 5, -1, 5, 86400 * 3, {});
+    b.dead_letters.push_back({0, 6, 7, events::RejectReason::kInvalidJson, "malformed", "{", 1});
+    b.dead_letters.push_back({0, 7, 8, events::RejectReason::kMissingField, "missing \"id\"", "{}", 2});
+    b.dead_letters.push_back({0, 8, 9, events::RejectReason::kInvalidJson, "malformed", "[", 1});
+    Checkpoint(&b, 8);
+    ASSERT_TRUE(sink->Write(b).ok());
+  }
+};
+
+TEST_F(SqliteQueryTest, TopEntitiesByMentionsAndReaders) {
+  auto a = OpenAnalytics();
+  auto rows = a->TopEntities({"got", {}, 8, query::Measure::kMentions});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 3u);
+  // Winterfell 5 mentions/150 readers, Jon 4/150, Tom 1/1000.
+  EXPECT_EQ((*rows)[0].entity, "Winterfell");
+  EXPECT_EQ((*rows)[0].mentions, 5);
+  EXPECT_EQ((*rows)[0].readers, 150);
+  EXPECT_EQ((*rows)[1].entity, "Jon");
+  EXPECT_EQ((*rows)[2].entity, "Tom");
+  auto by_readers = a->TopEntities({"got", {}, 2, query::Measure::kReaders});
+  ASSERT_EQ(by_readers->size(), 2u);
+  EXPECT_EQ((*by_readers)[0].entity, "Tom");
+  EXPECT_EQ((*by_readers)[1].entity, "Winterfell");  // tie on readers with Jon: more mentions first
+  auto lotr = a->TopEntities({"lotr", {}, 0, query::Measure::kMentions});
+  ASSERT_EQ(lotr->size(), 2u);
+  EXPECT_EQ((*lotr)[0].entity, "Frodo");  // tie on mentions (2) and readers (70): by name
+  EXPECT_EQ((*lotr)[1].entity, "Tom");
+  auto hp = a->TopEntities({"hp", {}, 8, query::Measure::kMentions});
+  ASSERT_TRUE(hp.ok());
+  EXPECT_TRUE(hp->empty());
+}
+
+TEST_F(SqliteQueryTest, WindowsIncludeBothEnds) {
+  auto a = OpenAnalytics();
+  auto rows = a->TopEntities({"got", {3600, 86400 + 60}, 8, query::Measure::kMentions});
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].entity, "Winterfell");
+  EXPECT_EQ((*rows)[0].mentions, 4);
+  rows = a->TopEntities({"got", {3601, 86400 + 59}, 8, query::Measure::kMentions});
+  EXPECT_TRUE(rows->empty());
+  auto sagas = a->Sagas({86400, std::nullopt});
+  ASSERT_EQ(sagas->size(), 4u);
+  EXPECT_EQ(*(*sagas)[0].saga, "got");
+  EXPECT_EQ((*sagas)[0].events, 1);
+  EXPECT_EQ((*sagas)[0].readers, 1000);
+}
+
+TEST_F(SqliteQueryTest, SagasListEveryKnownSagaThenEmptyTexts) {
+  auto rows = OpenAnalytics()->Sagas({});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ(*(*rows)[0].saga, "got");
+  EXPECT_EQ((*rows)[0].events, 3);
+  EXPECT_EQ((*rows)[0].readers, 1150);
+  EXPECT_EQ(*(*rows)[1].saga, "hp");
+  EXPECT_EQ((*rows)[1].events, 0);
+  EXPECT_EQ(*(*rows)[2].saga, "lotr");
+  EXPECT_FALSE((*rows)[3].saga.has_value());
+  EXPECT_EQ((*rows)[3].events, 2);
+  EXPECT_EQ((*rows)[3].readers, 35);
+}
+
+TEST_F(SqliteQueryTest, RejectedByReason) {
+  auto a = OpenAnalytics();
+  auto rows = a->Rejected();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].reason, "invalid_json");
+  EXPECT_EQ((*rows)[0].events, 2);
+  EXPECT_EQ((*rows)[1].reason, "missing_field");
+  auto letters = a->DeadLetters(2);
+  ASSERT_EQ(letters->size(), 2u);
+  EXPECT_EQ((*letters)[0].line, 9);
+  EXPECT_EQ((*letters)[0].source, "file:test");
+  EXPECT_EQ((*letters)[1].detail, "missing \"id\"");
+}
+
+TEST_F(SqliteQueryTest, TrendBucketsByHourAndDay) {
+  auto a = OpenAnalytics();
+  auto days = a->Trend({"Tom", std::nullopt, query::Bucket::kDay, {}});
+  ASSERT_TRUE(days.ok()) << days.status().ToString();
+  ASSERT_EQ(days->size(), 1u);
+  EXPECT_EQ((*days)[0].time, 86400);
+  EXPECT_EQ((*days)[0].mentions, 3);
+  EXPECT_EQ((*days)[0].readers, 1070);
+  auto got_only = a->Trend({"Tom", std::string("got"), query::Bucket::kDay, {}});
+  EXPECT_EQ((*got_only)[0].mentions, 1);
+  auto hours = a->Trend({"Jon", std::nullopt, query::Bucket::kHour, {}});
+  ASSERT_EQ(hours->size(), 2u);
+  EXPECT_EQ((*hours)[0].time, 0);
+  EXPECT_EQ((*hours)[1].time, 3600);
+  EXPECT_EQ((*hours)[1].mentions, 1);
+}
+
+TEST_F(SqliteQueryTest, UnknownNamesAreNotFound) {
+  auto a = OpenAnalytics();
+  auto saga = a->TopEntities({"narnia", {}, 8, query::Measure::kMentions});
+  EXPECT_EQ(saga.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(saga.status().message().find("got, hp, lotr"), std::string::npos) << saga.status().message();
+  auto entity = a->Trend({"jon", std::nullopt, query::Bucket::kDay, {}});
+  EXPECT_EQ(entity.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(entity.status().message().find("Jon"), std::string::npos) << entity.status().message();
+  // Parameters are bound, never spliced: an injection attempt is just an unknown name.
+  auto inject = a->TopEntities({"got' OR '1'='1", {}, 8, query::Measure::kMentions});
+  EXPECT_EQ(inject.status().code(), Status::Code::kNotFound);
+  auto inject2 = a->Trend({"x'); DROP TABLE fact_readers; --", std::nullopt, query::Bucket::kDay, {}});
+  EXPECT_EQ(inject2.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(a->TopEntities({"got", {}, 8, query::Measure::kMentions})->size(), 3u);
+}
+
+TEST_F(SqliteStoreTest, AnalyticsOnMissingOrForeignFiles) {
+  EXPECT_EQ(SqliteAnalytics::Open(path_ + ".missing").status().code(), Status::Code::kNotFound);
+  {
+    auto db = Db::Open(path_, Db::Mode::kReadWriteCreate);
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE t(x)").ok());
+  }
+  EXPECT_EQ(SqliteAnalytics::Open(path_).status().code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sagaflow::sinks::sqlite

@@ -1,0 +1,528 @@
+#include "sources/kafka_source.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <thread>
+
+namespace sagaflow::sources {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kPollMs = 100;
+constexpr auto kRetryEvery = std::chrono::seconds(1);
+constexpr int kCommittedTimeoutMs = 10000;
+constexpr auto kConfirmEvery = std::chrono::milliseconds(500);
+constexpr int kConfirmTimeoutMs = 2000;
+
+// Properties sagaflow sets itself because its delivery guarantee rests on them.
+constexpr const char* kReserved[] = {"bootstrap.servers",       "group.id",
+                                     "enable.auto.commit",      "enable.auto.offset.store",
+                                     "enable.partition.eof",    "rebalance_cb",
+                                     "offset_commit_cb"};
+
+struct ListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+// librdkafka's own log lines (syslog levels) into spdlog.
+void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  auto lvl = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
+           : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(lvl, "kafka: {}: {}", fac, buf);
+}
+
+}  // namespace
+
+KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const std::string& uri, size_t max_record_bytes) {
+  auto address = kafka::ParseKafkaAddress(uri);
+  if (!address.ok()) return address.status();
+  KafkaSourceOptions o;
+  o.address = std::move(*address);
+  o.max_record_bytes = max_record_bytes;
+  return Open(std::move(o));
+}
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions options) {
+  if (options.address.group.empty()) {
+    return Status::InvalidArgument(fmt::format("kafka://{}/{}: a consumer group is required (?group=NAME)",
+                                               options.address.brokers, options.address.topic));
+  }
+  for (const auto& [k, v] : options.address.properties) {
+    for (const char* r : kReserved) {
+      if (k == r) return Status::InvalidArgument(fmt::format("Kafka property {} is set by sagaflow", k));
+    }
+  }
+  return std::unique_ptr<KafkaSource>(new KafkaSource(std::move(options)));
+}
+
+KafkaSource::~KafkaSource() {
+  if (!rk_) return;
+  if (!closed_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      no_more_acks_ = true;
+    }
+    rd_kafka_consumer_close(rk_);
+  }
+  rd_kafka_destroy(rk_);
+}
+
+std::string KafkaSource::Describe() const {
+  // Without the properties: they may hold credentials, and this is stored.
+  return fmt::format("kafka://{}/{}?group={}", options_.address.brokers, options_.address.topic,
+                     options_.address.group);
+}
+
+std::string KafkaSource::KeyFor(int32_t partition) const {
+  return fmt::format("kafka:{}/{}/{}", cluster_id_, options_.address.topic, partition);
+}
+
+void KafkaSource::RequestStop() { stop_.store(true, std::memory_order_relaxed); }
+
+Status KafkaSource::Start(CheckpointReader* committed) {
+  checkpoints_ = committed;
+  const kafka::KafkaAddress& a = options_.address;
+  kafka::Config conf;
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("bootstrap.servers", a.brokers));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("group.id", a.group));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("client.id", "sagaflow"));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("auto.offset.reset", "earliest"));
+  // Larger records must still arrive (as too_large dead letters).
+  SAGAFLOW_RETURN_IF_ERROR(
+      conf.Set("fetch.message.max.bytes", std::to_string(std::max<size_t>(options_.max_record_bytes + 4096, 1 << 20))));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set(a.properties));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.auto.commit", "false"));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.auto.offset.store", "false"));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.partition.eof", "true"));
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaSource::RebalanceCallback);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), &KafkaSource::CommitCallback);
+  rd_kafka_conf_set_error_cb(conf.get(), &KafkaSource::ErrorCallback);
+  rd_kafka_conf_set_log_cb(conf.get(), &LogCallback);
+  auto rk = kafka::NewClient(RD_KAFKA_CONSUMER, &conf);
+  if (!rk.ok()) return rk.status();
+  rk_ = *rk;
+  rd_kafka_poll_set_consumer(rk_);
+  cooperative_ = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
+
+  // The cluster id is part of every stream key: a checkpoint taken on one
+  // cluster must never move a consumer of another (a new dev broker, a
+  // restored cluster) past records it has not stored.
+  const auto deadline = Clock::now() + options_.connect_timeout;
+  while (cluster_id_.empty()) {
+    if (char* id = rd_kafka_clusterid(rk_, 1000)) {
+      cluster_id_ = id;
+      rd_kafka_mem_free(rk_, id);
+    } else if (stop_.load() || Clock::now() >= deadline) {
+      return Status::Unavailable(fmt::format("no answer from Kafka at {} within {} s", a.brokers,
+                                             options_.connect_timeout.count() / 1000));
+    }
+  }
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, a.topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, topic, &md, 10000);
+  rd_kafka_topic_destroy(topic);
+  if (err) return Status::Unavailable(fmt::format("metadata of topic {}: {}", a.topic, kafka::ErrorText(err)));
+  err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  rd_kafka_metadata_destroy(md);
+  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    return Status::InvalidArgument(fmt::format("topic {} does not exist on {}", a.topic, a.brokers));
+  }
+  if (err) return Status::Unavailable(fmt::format("topic {}: {}", a.topic, kafka::ErrorText(err)));
+
+  PartitionList subscription(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(subscription.get(), a.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  err = rd_kafka_subscribe(rk_, subscription.get());
+  if (err) return Status::Unavailable(fmt::format("subscribing to {}: {}", a.topic, kafka::ErrorText(err)));
+  spdlog::info("kafka: consuming {} as group {} (cluster {})", a.topic, a.group, cluster_id_);
+  return Status::Ok();
+}
+
+const std::string& KafkaSource::StreamKey(uint32_t stream) const {
+  static const std::string kUnknown = "kafka:unknown";
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = partitions_.find(static_cast<int32_t>(stream));
+  return it == partitions_.end() ? kUnknown : it->second.key;
+}
+
+Result<Source::ReadResult> KafkaSource::Next(Record* record) {
+  for (;;) {
+    if (!fatal_.ok()) return fatal_;
+    if (stop_.load(std::memory_order_relaxed)) return ReadResult::kEnd;
+    Message m(rd_kafka_consumer_poll(rk_, kPollMs));
+    if (!m) {
+      RetryCommits();
+      return ConfirmCaughtUp() ? ReadResult::kIdle : ReadResult::kWaiting;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = partitions_.find(m->partition);
+      if (it != partitions_.end() && it->second.owned) it->second.at_end = true;
+      continue;
+    }
+    if (m->err) {
+      // Consumer errors are reported and retried by librdkafka (a broker
+      // down, a leader moving); only fatal ones end the run.
+      char reason[512];
+      if (rd_kafka_fatal_error(rk_, reason, sizeof reason)) {
+        return Status::Unavailable(std::string("Kafka consumer failed: ") + reason);
+      }
+      spdlog::warn("kafka: partition {}: {}: {}", m->partition, kafka::ErrorText(m->err),
+                   rd_kafka_message_errstr(m.get()));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = partitions_.find(m->partition);
+      if (it == partitions_.end() || !it->second.owned) continue;  // fetched before a revocation
+      it->second.at_end = false;
+      it->second.read = m->offset + 1;
+    }
+    record->stream = static_cast<uint32_t>(m->partition);
+    record->position = static_cast<uint64_t>(m->offset);
+    record->line = 0;
+    record->size = m->len;
+    if (m->len > options_.max_record_bytes) {
+      record->kind = Record::Kind::kTooLarge;
+      record->payload = {};
+    } else {
+      // Copied: the contract wants kPayloadPadding readable bytes after it.
+      buffer_.resize(m->len + kPayloadPadding);
+      if (m->len) std::memcpy(buffer_.data(), m->payload, m->len);
+      record->kind = Record::Kind::kPayload;
+      record->payload = std::string_view(buffer_.data(), m->len);
+    }
+    return ReadResult::kRecord;
+  }
+}
+
+bool KafkaSource::ConfirmCaughtUp() {
+  PartitionList ends;
+  std::vector<int64_t> expected;  // the end each partition must have for us to be at it
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!CaughtUpLocked()) return false;
+    const auto now = Clock::now();
+    if (now - last_confirmation_ < kConfirmEvery) return confirmed_;
+    last_confirmation_ = now;
+    confirmed_ = false;
+    ends.reset(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    for (const auto& [id, p] : partitions_) {
+      if (!p.owned) continue;
+      int64_t at = p.read >= 0 ? p.read : p.acked;
+      int64_t low = -1, high = -1;
+      if (at < 0 && !rd_kafka_get_watermark_offsets(rk_, options_.address.topic.c_str(), id, &low, &high)) at = low;
+      if (at < 0) return false;
+      // Timestamp "latest" (-1): the answer is the partition's end offset.
+      rd_kafka_topic_partition_list_add(ends.get(), options_.address.topic.c_str(), id)->offset = -1;
+      expected.push_back(at);
+    }
+  }
+  // The end-of-partition events say what the last successful fetches saw;
+  // while fetches fail they go stale. Ask the broker.
+  if (ends->cnt > 0 && rd_kafka_offsets_for_times(rk_, ends.get(), kConfirmTimeoutMs)) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int i = 0; i < ends->cnt; ++i) {
+    const auto& e = ends->elems[i];
+    if (e.err || e.offset > expected[i]) {
+      auto it = partitions_.find(e.partition);
+      if (!e.err && it != partitions_.end()) it->second.at_end = false;  // more to fetch: wait for it
+      return false;
+    }
+  }
+  confirmed_ = true;
+  return true;
+}
+
+bool KafkaSource::CaughtUpLocked() const {
+  if (!joined_) return false;
+  for (const auto& [id, p] : partitions_) {
+    if (p.owned && !p.at_end) return false;
+  }
+  return true;
+}
+
+Status KafkaSource::Acknowledge(uint32_t stream, const Checkpoint& checkpoint) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = partitions_.find(static_cast<int32_t>(stream));
+  if (it == partitions_.end()) return Status::Internal(fmt::format("acknowledged unknown partition {}", stream));
+  Partition& p = it->second;
+  const int64_t offset = static_cast<int64_t>(checkpoint.position) + 1;
+  if (!p.owned) {
+    ++dropped_acks_;  // revoked before the store acknowledged it: never commit it
+    return Status::Ok();
+  }
+  if (offset <= p.acked) return Status::Ok();
+  p.acked = offset;
+  acked_cv_.notify_all();
+  PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), options_.address.topic.c_str(), it->first)->offset = offset;
+  // Asynchronous: the result arrives in CommitCallback; a failure is retried
+  // by RetryCommits() and, at the end, by Finish().
+  rd_kafka_commit(rk_, list.get(), 1);
+  return Status::Ok();
+}
+
+rd_kafka_resp_err_t KafkaSource::CommitAcked(bool async) {
+  PartitionList list;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    for (const auto& [id, p] : partitions_) {
+      if (p.owned && p.acked > p.committed) {
+        rd_kafka_topic_partition_list_add(list.get(), options_.address.topic.c_str(), id)->offset = p.acked;
+      }
+    }
+  }
+  if (list->cnt == 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), async ? 1 : 0);
+  if (!async && !err) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 0; i < list->cnt; ++i) {
+      Partition& p = partitions_[list->elems[i].partition];
+      p.committed = std::max(p.committed, list->elems[i].offset);
+    }
+  }
+  return err;
+}
+
+void KafkaSource::RetryCommits() {
+  const auto now = Clock::now();
+  if (now - last_retry_ < kRetryEvery) return;
+  last_retry_ = now;
+  CommitAcked(/*async=*/true);
+}
+
+Status KafkaSource::Finish() {
+  if (!rk_ || closed_) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    no_more_acks_ = true;
+  }
+  acked_cv_.notify_all();
+  // The final commit, retried: a run that ends (stop-when-idle, SIGTERM)
+  // leaves its offsets committed, or says it could not.
+  Status result;
+  const auto deadline = Clock::now() + options_.commit_timeout;
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    rd_kafka_resp_err_t err = CommitAcked(/*async=*/false);
+    if (!err) break;
+    if (Clock::now() + backoff >= deadline) {
+      result = Status::Unavailable(fmt::format("committing the final offsets: {}", kafka::ErrorText(err)));
+      break;
+    }
+    spdlog::warn("kafka: final offset commit failed ({}); retrying", kafka::ErrorText(err));
+    // Serve rebalances and commit results meanwhile; records read now are
+    // not handed out, so they are neither stored nor committed.
+    const auto until = Clock::now() + backoff;
+    while (Clock::now() < until) Message(rd_kafka_consumer_poll(rk_, kPollMs));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+  for (const StreamLag& l : Lag()) {
+    spdlog::info("kafka: {}: committed {}, end {}, lag {}", l.key, l.committed, l.end, l.lag);
+  }
+  uint64_t dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dropped = dropped_acks_;
+  }
+  if (dropped) spdlog::info("kafka: {} acknowledgements came after their partition was revoked (not committed)", dropped);
+  // Leaves the group at once, so its partitions move to other consumers now
+  // rather than after the session timeout.
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+  closed_ = true;
+  if (err && result.ok()) result = Status::Unavailable("leaving the consumer group: " + kafka::ErrorText(err));
+  if (result.ok()) spdlog::info("kafka: offsets committed; left group {}", options_.address.group);
+  return result;
+}
+
+std::vector<StreamLag> KafkaSource::Lag() const {
+  std::vector<StreamLag> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!rk_) return out;
+  for (const auto& [id, p] : partitions_) {
+    if (!p.owned) continue;
+    StreamLag l;
+    l.key = p.key;
+    l.committed = std::max(p.acked, p.committed);
+    int64_t low = -1, high = -1;
+    // Cached by the fetcher: no request, safe on any thread.
+    if (!rd_kafka_get_watermark_offsets(rk_, options_.address.topic.c_str(), id, &low, &high) && high >= 0) {
+      l.end = high;
+      l.lag = std::max<int64_t>(0, high - std::max(l.committed, low));
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+void KafkaSource::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                                    void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->OnAssign(parts);
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    self->OnRevoke(parts);
+  } else {
+    spdlog::error("kafka: rebalance failed: {}", kafka::ErrorText(err));
+    self->OnRevoke(parts);
+  }
+}
+
+void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
+  // 1. The store's checkpoints: what it already holds.
+  std::vector<std::optional<Checkpoint>> stored(parts->cnt);
+  for (int i = 0; i < parts->cnt && fatal_.ok(); ++i) {
+    auto cp = checkpoints_->LoadCheckpoint(KeyFor(parts->elems[i].partition));
+    if (!cp.ok()) {
+      fatal_ = cp.status().WithContext("loading the store's checkpoint");
+    } else {
+      stored[i] = *cp;
+    }
+  }
+  // 2. The group's committed offsets (unknown on failure: the store decides).
+  PartitionList committed(rd_kafka_topic_partition_list_copy(parts));
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk_, committed.get(), kCommittedTimeoutMs);
+  if (err) spdlog::warn("kafka: fetching committed offsets: {}", kafka::ErrorText(err));
+  // 3. Start after whichever is further.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    joined_ = true;
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto& e = parts->elems[i];
+      const auto& c = committed->elems[i];
+      const int64_t group = !err && !c.err && c.offset >= 0 ? c.offset : -1;
+      const int64_t store = stored[i] ? static_cast<int64_t>(stored[i]->position) + 1 : -1;
+      const int64_t start = std::max(group, store);
+      e.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;  // invalid: committed, else auto.offset.reset
+      Partition& p = partitions_[e.partition];
+      if (p.key.empty()) p.key = KeyFor(e.partition);
+      p.owned = true;
+      p.at_end = false;
+      p.read = -1;
+      p.acked = start;  // the store holds everything before it
+      p.committed = group;
+      spdlog::info("kafka: assigned {} [{}]: group offset {}, store checkpoint {}, starting at {}", e.topic,
+                   e.partition, group >= 0 ? std::to_string(group) : "none",
+                   store >= 0 ? std::to_string(store - 1) : "none",
+                   start >= 0 ? std::to_string(start) : "the earliest");
+    }
+  }
+  rd_kafka_error_t* error = nullptr;
+  if (cooperative_) {
+    error = rd_kafka_incremental_assign(rk_, parts);
+  } else if (auto e = rd_kafka_assign(rk_, parts)) {
+    fatal_ = Status::Unavailable("assigning partitions: " + kafka::ErrorText(e));
+  }
+  if (error) {
+    fatal_ = Status::Unavailable(std::string("assigning partitions: ") + rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
+}
+
+void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
+  const bool lost = rd_kafka_assignment_lost(rk_);
+  std::unique_lock<std::mutex> lock(mu_);
+  auto drained = [&] {
+    if (no_more_acks_) return true;
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto it = partitions_.find(parts->elems[i].partition);
+      if (it != partitions_.end() && it->second.owned && it->second.read > it->second.acked) return false;
+    }
+    return true;
+  };
+  // Lost partitions may already be someone else's: nothing to finish.
+  if (!lost && !drained()) {
+    spdlog::info("kafka: partitions revoked: waiting up to {} ms for the records in flight to be stored",
+                 options_.drain_timeout.count());
+    acked_cv_.wait_for(lock, options_.drain_timeout, drained);
+  }
+  PartitionList commit(rd_kafka_topic_partition_list_new(parts->cnt));
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto it = partitions_.find(parts->elems[i].partition);
+    if (it == partitions_.end()) continue;
+    Partition& p = it->second;
+    if (p.owned && p.read > p.acked) {
+      spdlog::warn("kafka: revoked {} [{}] before the records up to offset {} were stored: they are not "
+                   "committed here, and the partition's next owner reads them again",
+                   options_.address.topic, it->first, p.read - 1);
+    }
+    if (!lost && p.owned && p.acked > p.committed) {
+      rd_kafka_topic_partition_list_add(commit.get(), options_.address.topic.c_str(), it->first)->offset = p.acked;
+    }
+    p.owned = false;
+    p.at_end = false;
+  }
+  lock.unlock();
+  if (commit->cnt > 0) {
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, commit.get(), 0);
+    if (err) {
+      spdlog::warn("kafka: committing revoked partitions: {}", kafka::ErrorText(err));
+    } else {
+      std::lock_guard<std::mutex> relock(mu_);
+      for (int i = 0; i < commit->cnt; ++i) {
+        Partition& p = partitions_[commit->elems[i].partition];
+        p.committed = std::max(p.committed, commit->elems[i].offset);
+      }
+    }
+  }
+  if (cooperative_) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_, parts)) {
+      spdlog::warn("kafka: unassigning partitions: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_assign(rk_, nullptr);
+  }
+}
+
+void KafkaSource::CommitCallback(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                                 void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing to commit
+  bool failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    for (int i = 0; offsets && i < offsets->cnt; ++i) {
+      const auto& e = offsets->elems[i];
+      auto it = self->partitions_.find(e.partition);
+      if (it == self->partitions_.end()) continue;
+      if (!err && !e.err && e.offset > it->second.committed) it->second.committed = e.offset;
+      if (e.err) failed = true;
+    }
+  }
+  if (failed) {
+    // Retried every second: warn now and then, not per batch.
+    const auto now = Clock::now();
+    if (now - self->last_commit_warning_ > std::chrono::seconds(5)) {
+      self->last_commit_warning_ = now;
+      spdlog::warn("kafka: offset commit failed ({}); retrying", kafka::ErrorText(err));
+    }
+  }
+}
+
+void KafkaSource::ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char why[512];
+    rd_kafka_fatal_error(rk, why, sizeof why);
+    self->fatal_ = Status::Unavailable(std::string("Kafka consumer failed: ") + why);
+    return;
+  }
+  // Transient (a broker down, all brokers down): librdkafka keeps retrying.
+  spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+}
+
+}  // namespace sagaflow::sources

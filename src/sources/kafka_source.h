@@ -1,0 +1,119 @@
+// KafkaSource: events from one Kafka topic, consumed as a consumer group
+// (librdkafka's high-level consumer). Its streams are the topic's partitions,
+// keyed "kafka:<cluster id>/<topic>/<partition>"; positions are offsets.
+//
+// Delivery (docs/kafka.md):
+//  - Offsets are committed only for records the sink has acknowledged
+//    (enable.auto.commit and enable.auto.offset.store are off): Acknowledge()
+//    commits asynchronously, failed commits are retried every second, and
+//    Finish() commits synchronously before the consumer leaves the group.
+//  - On assignment a partition starts after the sink's checkpoint when that
+//    is ahead of the group's committed offset (the commit was lost after the
+//    store write), so a record is stored once even then; the store's
+//    (stream, position) key is the second guard.
+//  - On revocation the records already read from the revoked partitions get
+//    drain_timeout to be acknowledged; their offsets are then committed
+//    before the partitions are released. Acknowledgements that come later
+//    are ignored (never committed): the partition's next owner reads those
+//    records again and the store ignores the ones it holds.
+//  - Next() returns kIdle only when caught up: the consumer has joined its
+//    group, and every assigned partition is at the end the broker reports
+//    now (not merely at the end the last successful fetch saw); otherwise,
+//    when nothing arrived, kWaiting.
+//
+// Thread-safety: Start() and Next() run on the pipeline's reading thread
+// (rebalances are handled inside Next()), Acknowledge() on its commit thread,
+// Finish() after both; StreamKey(), Lag() and RequestStop() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kafka/kafka_config.h"
+#include "sources/source.h"
+
+namespace sagaflow::sources {
+
+struct KafkaSourceOptions {
+  kafka::KafkaAddress address;  // the group is required
+  size_t max_record_bytes = 1 << 20;
+  // How long a revocation waits for the records read from the revoked
+  // partitions to be stored and acknowledged.
+  std::chrono::milliseconds drain_timeout{15000};
+  // How long Start() waits for the cluster to answer.
+  std::chrono::milliseconds connect_timeout{30000};
+  // How long Finish() retries the final offset commit.
+  std::chrono::milliseconds commit_timeout{30000};
+};
+
+class KafkaSource final : public Source {
+ public:
+  // `uri`: kafka://BROKERS/TOPIC?group=G[&<librdkafka property>=V...].
+  static Result<std::unique_ptr<KafkaSource>> Open(const std::string& uri, size_t max_record_bytes);
+  static Result<std::unique_ptr<KafkaSource>> Open(KafkaSourceOptions options);
+  ~KafkaSource() override;
+
+  std::string Describe() const override;
+  Status Start(CheckpointReader* committed) override;
+  const std::string& StreamKey(uint32_t stream) const override;
+  Result<ReadResult> Next(Record* record) override;
+  Status Acknowledge(uint32_t stream, const Checkpoint& checkpoint) override;
+  Status Finish() override;
+  std::vector<StreamLag> Lag() const override;
+  void RequestStop() override;
+
+ private:
+  struct Partition {
+    std::string key;         // StreamKey(); the entry is never erased, so the string stays put
+    bool owned = false;      // assigned to this consumer now
+    bool at_end = false;     // read up to the end it last heard of
+    int64_t read = -1;       // offset after the last record handed out since assignment, -1 none
+    int64_t acked = -1;      // offset after the last acknowledged record (what to commit), -1 none
+    int64_t committed = -1;  // offset the group confirmed, -1 unknown
+  };
+
+  explicit KafkaSource(KafkaSourceOptions options);
+  static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                                void* opaque);
+  static void CommitCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                             void* opaque);
+  static void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  void OnAssign(rd_kafka_topic_partition_list_t* parts);
+  void OnRevoke(rd_kafka_topic_partition_list_t* parts);
+  // Commits the acknowledged offsets of owned partitions that the group has
+  // not confirmed; async: fire and forget (CommitCallback gets the result).
+  rd_kafka_resp_err_t CommitAcked(bool async);
+  void RetryCommits();
+  bool CaughtUpLocked() const;
+  // CaughtUpLocked(), confirmed by the broker's end offsets (at most every
+  // 500 ms; in between the last answer holds).
+  bool ConfirmCaughtUp();
+  std::string KeyFor(int32_t partition) const;
+
+  KafkaSourceOptions options_;
+  rd_kafka_t* rk_ = nullptr;
+  bool cooperative_ = false;
+  bool closed_ = false;
+  std::string cluster_id_;
+  CheckpointReader* checkpoints_ = nullptr;
+  std::string buffer_;  // the current record's payload + kPayloadPadding
+  Status fatal_;        // set by callbacks on the reading thread
+  std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::time_point last_retry_, last_commit_warning_, last_confirmation_;
+  bool confirmed_ = false;
+
+  mutable std::mutex mu_;
+  std::condition_variable acked_cv_;
+  std::map<int32_t, Partition> partitions_;
+  bool joined_ = false;        // a first assignment arrived
+  bool no_more_acks_ = false;  // Finish() began: nothing will be acknowledged any more
+  uint64_t dropped_acks_ = 0;  // acknowledgements for partitions already revoked
+};
+
+}  // namespace sagaflow::sources
