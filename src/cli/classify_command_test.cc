@@ -20,12 +20,12 @@ constexpr const char* kModel = R"({"format":"sagaflow-text-classifier","version"
                 "binary":false,"terms":["stark","ring","wand"]},
   "classifier":{"kind":"LinearSVC","scheme":"ovr","coef":[[1,0,0],[0,1,0],[0,0,1]],"intercept":[0,0,0.5]}})";
 
-struct Run {
+struct Outcome {
   int status;
   std::string out, err;
 };
 
-Run Classify(const std::string& args, const std::string& env = "", const std::string& stdin_file = "") {
+Outcome Classify(const std::string& args, const std::string& env = "", const std::string& stdin_file = "") {
   TempDir dir;
   std::string out = dir.File("out"), err = dir.File("err");
   std::string cmd = env + " " + Quote(SAGAFLOW_BINARY) + " classify " + args + " > " + Quote(out) + " 2> " + Quote(err);
@@ -50,7 +50,7 @@ TEST_F(ClassifyCommandTest, LabelsDocumentsInOrderWithScores) {
             "{\"id\":\"a\",\"text\":\"Stark stark ring\"}\n"
             "{\"id\":7,\"text\":\"the RING\"}\n"
             "{\"id\":\"c\",\"text\":\"nothing known\",\"extra\":1}\n");
-  Run r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
+  Outcome r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "{\"id\":\"a\",\"label\":\"got\",\"scores\":{\"got\":2,\"lotr\":1,\"hp\":0.5}}\n"
@@ -60,7 +60,7 @@ TEST_F(ClassifyCommandTest, LabelsDocumentsInOrderWithScores) {
 
 TEST_F(ClassifyCommandTest, EmptyTextsHaveNoLabel) {
   WriteFile(input_, "{\"id\":\"e\",\"text\":\"\"}\n{\"id\":\"w\",\"text\":\" \\t\\n\\u3000\\u2028\"}\n");
-  Run r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
+  Outcome r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "{\"id\":\"e\",\"label\":null,\"empty\":true}\n"
@@ -74,7 +74,7 @@ TEST_F(ClassifyCommandTest, BadLinesAreReportedSkippedAndFailTheRun) {
             "{\"id\":\"3\"}\n"
             "{\"id\":\"4\",\"text\":\"bad \xC3\x28 utf8\"}\n"
             "{\"id\":\"5\",\"text\":\"ring\"}\n");
-  Run r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
+  Outcome r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out,
             "{\"id\":\"1\",\"label\":\"hp\",\"scores\":{\"got\":0,\"lotr\":0,\"hp\":1.5}}\n"
@@ -87,10 +87,10 @@ TEST_F(ClassifyCommandTest, BadLinesAreReportedSkippedAndFailTheRun) {
 
 TEST_F(ClassifyCommandTest, ReadsStdinAndEnvironment) {
   WriteFile(input_, "{\"id\":\"s\",\"text\":\"stark\"}\n");
-  Run piped = Classify("", "SAGAFLOW_MODEL=" + Quote(model_), input_);
+  Outcome piped = Classify("", "SAGAFLOW_MODEL=" + Quote(model_), input_);
   EXPECT_EQ(piped.status, 0) << piped.err;
   EXPECT_EQ(piped.out, "{\"id\":\"s\",\"label\":\"got\",\"scores\":{\"got\":1,\"lotr\":0,\"hp\":0.5}}\n");
-  Run env = Classify("", "SAGAFLOW_MODEL=" + Quote(model_) + " SAGAFLOW_INPUT=" + Quote(input_));
+  Outcome env = Classify("", "SAGAFLOW_MODEL=" + Quote(model_) + " SAGAFLOW_INPUT=" + Quote(input_));
   EXPECT_EQ(env.out, piped.out);
 }
 
@@ -98,7 +98,7 @@ TEST_F(ClassifyCommandTest, BadModelFailsWithTheFileName) {
   WriteFile(input_, "{\"id\":\"s\",\"text\":\"stark\"}\n");
   std::string bad = dir_.File("bad.json");
   WriteFile(bad, "{\"format\":\"sagaflow-text-classifier\",\"version\":9}");
-  Run r = Classify("--model " + Quote(bad) + " --input " + Quote(input_));
+  Outcome r = Classify("--model " + Quote(bad) + " --input " + Quote(input_));
   EXPECT_EQ(r.status, 2);
   EXPECT_TRUE(r.out.empty());
   EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
@@ -110,7 +110,7 @@ TEST_F(ClassifyCommandTest, LargeInputKeepsOrder) {
   std::string in;
   for (int i = 0; i < 30000; ++i) in += "{\"id\":" + std::to_string(i) + ",\"text\":\"ring ring stark and more text\"}\n";
   WriteFile(input_, in);
-  Run r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
+  Outcome r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
   EXPECT_EQ(r.status, 0);
   size_t lines = 0, pos = 0;
   while ((pos = r.out.find('\n', pos)) != std::string::npos) ++pos, ++lines;
