@@ -8,17 +8,20 @@
 //   match curated   EntityMatcher::Count, sagas.tsv     vs  pyahocorasick iter_long, same names
 //
 // Every figure is the median of --repetitions measurements, each repeating
-// whole passes over the corpus for at least --seconds. MB = 1e6 bytes of
-// UTF-8 text. docs/training.md ("Benchmarks") explains the setup.
+// whole passes over the corpus for at least --seconds of --clock time (CPU
+// time by default, on both sides); repetitions alternate between sagaflow and
+// the anchors. MB = 1e6 bytes of UTF-8 text. docs/training.md ("Benchmarks")
+// explains the setup.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -46,28 +49,36 @@ struct BenchTextOptions {
   int repetitions = 5;
   bool anchors = true;
   std::string format = "table";
+  std::string clock = "cpu";
 };
 
-// Passes per second: median of `repetitions` measurements of at least
-// `seconds` each, after one warm-up pass.
+// Seconds on the chosen clock: "cpu" = CPU time of this process (robust when
+// other processes share the machine), "wall" = elapsed time.
+double Now(bool cpu) {
+  timespec ts;
+  clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// Passes per second over at least `seconds` of the clock.
 template <typename Pass>
-double MedianPassesPerSecond(Pass&& pass, double seconds, int repetitions) {
-  pass();
-  std::vector<double> rates;
-  for (int r = 0; r < repetitions; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    int passes = 0;
-    double elapsed = 0;
-    do {
-      pass();
-      ++passes;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    } while (elapsed < seconds);
-    rates.push_back(passes / elapsed);
-  }
-  std::sort(rates.begin(), rates.end());
-  const size_t n = rates.size();
-  return n % 2 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
+double PassesPerSecond(Pass&& pass, double seconds, bool cpu) {
+  const double start = Now(cpu);
+  int passes = 0;
+  double elapsed = 0;
+  do {
+    pass();
+    ++passes;
+    elapsed = Now(cpu) - start;
+  } while (elapsed < seconds);
+  return passes / elapsed;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 std::string Quote(const std::string& s) {
@@ -181,6 +192,7 @@ int RunBenchText(const BenchTextOptions& o) {
     return 2;
   }
 
+  const bool cpu = o.clock == "cpu";
   const std::string model_name = o.model.empty() ? joblib_path + " (exported)" : o.model;
   const std::vector<std::string>& texts = corpus->texts;
   const double mb = corpus->bytes / 1e6;
@@ -189,39 +201,26 @@ int RunBenchText(const BenchTextOptions& o) {
   std::vector<std::string> saga(texts.size());  // predicted label: the curated matcher's scope
   uint64_t sink = 0;                             // keeps the measured work observable
 
-  spdlog::info("bench text: {} documents, {:.2f} MB; {} x >= {} s per figure", texts.size(), mb, o.repetitions,
-               o.seconds);
-  const double classify_rate = MedianPassesPerSecond(
-      [&] {
-        for (size_t i = 0; i < texts.size(); ++i) sink += classifier->Predict(texts[i], scores.data());
-      },
-      o.seconds, o.repetitions);
-  for (size_t i = 0; i < texts.size(); ++i) saga[i] = classifier->labels()[classifier->Predict(texts[i], scores.data())];
-
   std::vector<text::Mention> mentions;
   mentions.reserve(std::max(flat->entities().size(), curated->entities().size()));
-  uint64_t flat_found = 0, curated_found = 0;
-  const double flat_rate = MedianPassesPerSecond(
-      [&] {
-        flat_found = 0;
-        for (const std::string& t : texts) {
-          flat_matcher->Count(t, "", &mentions);
-          for (const text::Mention& m : mentions) flat_found += m.count;
-        }
-      },
-      o.seconds, o.repetitions);
-  const double curated_rate = MedianPassesPerSecond(
-      [&] {
-        curated_found = 0;
-        for (size_t i = 0; i < texts.size(); ++i) {
-          curated_matcher->Count(texts[i], saga[i], &mentions);
-          for (const text::Mention& m : mentions) curated_found += m.count;
-        }
-      },
-      o.seconds, o.repetitions);
-  sink += flat_found + curated_found;
+  auto classify_pass = [&] {
+    for (size_t i = 0; i < texts.size(); ++i) sink += classifier->Predict(texts[i], scores.data());
+  };
+  auto flat_pass = [&] {
+    for (const std::string& t : texts) {
+      flat_matcher->Count(t, "", &mentions);
+      for (const text::Mention& m : mentions) sink += m.count;
+    }
+  };
+  auto curated_pass = [&] {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      curated_matcher->Count(texts[i], saga[i], &mentions);
+      for (const text::Mention& m : mentions) sink += m.count;
+    }
+  };
+  for (size_t i = 0; i < texts.size(); ++i) saga[i] = classifier->labels()[classifier->Predict(texts[i], scores.data())];
 
-  nlohmann::json anchors;
+  std::string anchors_cmd;
   if (o.anchors) {
     const std::string flat_names = (tmp / "flat-names.txt").string();
     const std::string curated_names = (tmp / "curated-names.txt").string();
@@ -231,29 +230,49 @@ int RunBenchText(const BenchTextOptions& o) {
         return 2;
       }
     }
-    const std::string cmd = fmt::format(
-        "{} {} --texts {} --model {} --names flat={} --names curated={} --repetitions {} --seconds {}",
+    anchors_cmd = fmt::format(
+        "{} {} --texts {} --model {} --names flat={} --names curated={} --repetitions 1 --seconds {} --clock {}",
         Quote(o.python), Quote(std::string(SAGAFLOW_SOURCE_DIR) + "/tools/bench_anchors.py"), Quote(corpus_path),
-        Quote(joblib_path), Quote(flat_names), Quote(curated_names), o.repetitions, o.seconds);
-    spdlog::info("bench text: measuring the Python anchors");
-    auto out = Capture(cmd);
+        Quote(joblib_path), Quote(flat_names), Quote(curated_names), o.seconds, o.clock);
+  }
+
+  // Repetitions alternate between sagaflow and the anchors, so a change of
+  // load on the machine affects both sides alike.
+  spdlog::info("bench text: {} documents, {:.2f} MB; {} repetitions of >= {} s ({} time) per figure", texts.size(), mb,
+               o.repetitions, o.seconds, o.clock);
+  classify_pass();  // warm-up
+  flat_pass();
+  curated_pass();
+  std::vector<double> classify_rates, flat_rates, curated_rates;
+  std::map<std::string, std::vector<double>> anchor_rates;  // results key -> MB/s per repetition
+  std::map<std::string, std::string> anchor_whats;
+  for (int r = 0; r < o.repetitions; ++r) {
+    classify_rates.push_back(PassesPerSecond(classify_pass, o.seconds, cpu));
+    flat_rates.push_back(PassesPerSecond(flat_pass, o.seconds, cpu));
+    curated_rates.push_back(PassesPerSecond(curated_pass, o.seconds, cpu));
+    if (anchors_cmd.empty()) continue;
+    auto out = Capture(anchors_cmd);
     if (!out.ok()) {
       spdlog::error("bench text: anchors: {}", out.status().message());
       return 2;
     }
-    anchors = nlohmann::json::parse(*out, nullptr, /*allow_exceptions=*/false);
-    if (anchors.is_discarded() || !anchors.contains("results")) {
+    nlohmann::json j = nlohmann::json::parse(*out, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("results") || !j["results"].is_object()) {
       spdlog::error("bench text: anchors: unexpected output: {}", *out);
       return 2;
     }
+    for (auto& [key, result] : j["results"].items()) {
+      anchor_rates[key].push_back(result["mb_per_s"].get<double>());
+      anchor_whats[key] = result["what"].get<std::string>();
+    }
+    spdlog::info("bench text: repetition {} of {} done", r + 1, o.repetitions);
   }
-  auto anchor_mb = [&](const char* key) -> double {
-    if (!anchors.is_object() || !anchors["results"].contains(key)) return 0;
-    return anchors["results"][key]["mb_per_s"].get<double>();
-  };
-  auto anchor_what = [&](const char* key, const char* fallback) -> std::string {
-    if (!anchors.is_object() || !anchors["results"].contains(key)) return fallback;
-    return anchors["results"][key]["what"].get<std::string>();
+  const double classify_rate = Median(classify_rates);
+  const double flat_rate = Median(flat_rates);
+  const double curated_rate = Median(curated_rates);
+  auto anchor_mb = [&](const char* key) { return anchor_rates.count(key) ? Median(anchor_rates[key]) : 0.0; };
+  auto anchor_what = [&](const char* key, const char* fallback) {
+    return anchor_whats.count(key) ? anchor_whats[key] : std::string(fallback);
   };
 
   const std::vector<Row> rows = {
@@ -275,6 +294,7 @@ int RunBenchText(const BenchTextOptions& o) {
     w.Key("bytes"), w.Int(static_cast<int64_t>(corpus->bytes));
     w.Key("repetitions"), w.Int(o.repetitions);
     w.Key("seconds"), w.Double(o.seconds);
+    w.Key("clock"), w.String(o.clock);
     w.Key("threads"), w.Int(1);
     w.Key("model"), w.String(model_name);
     w.Key("results");
@@ -297,8 +317,8 @@ int RunBenchText(const BenchTextOptions& o) {
     out.push_back('\n');
     std::fputs(out.c_str(), stdout);
   } else {
-    std::printf("bench text: %zu documents, %.2f MB (%s), 1 thread, median of %d x >= %g s\n", texts.size(), mb,
-                corpus_path.c_str(), o.repetitions, o.seconds);
+    std::printf("bench text: %zu documents, %.2f MB (%s), 1 thread, median of %d x >= %g s of %s time\n",
+                texts.size(), mb, corpus_path.c_str(), o.repetitions, o.seconds, o.clock.c_str());
     std::printf("model: %s\n", model_name.c_str());
     std::printf("%-42s %10s %10s   %-58s %10s %8s %7s\n", "sagaflow", "MB/s", "docs/s", "anchor", "MB/s", "ratio",
                 "target");
@@ -340,6 +360,10 @@ void AddBenchCommand(CLI::App& app) {
   cmd->add_option("--repetitions", o->repetitions, "Measurements per figure (the median is reported)")
       ->envname("SAGAFLOW_BENCH_REPETITIONS")
       ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--clock", o->clock, "Time measured: cpu (process CPU time, robust on a shared machine) or wall")
+      ->envname("SAGAFLOW_BENCH_CLOCK")
+      ->check(CLI::IsMember({"cpu", "wall"}))
       ->capture_default_str();
   cmd->add_flag("!--no-anchors", o->anchors, "Skip the Python anchors")->envname("SAGAFLOW_BENCH_ANCHORS");
   cmd->add_option("--format", o->format, "Output: table or json")

@@ -12,6 +12,7 @@
 // model, or to read the input, exits with status 2.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -63,6 +64,16 @@ int RunExtract(const ExtractOptions& opts) {
     classifier.emplace(std::move(loaded).value());
     for (const std::string& label : classifier->labels()) AppendJsonString(&label_json.emplace_back(), label);
     scores.resize(label_json.size());
+    // A model exported without saga names (labels "0", "1", "2") would silently count no scoped entry.
+    const auto& labels = classifier->labels();
+    const bool scoped = std::any_of(dict->entities().begin(), dict->entities().end(), [&](const text::Entity& e) {
+      return std::find(labels.begin(), labels.end(), e.saga) != labels.end();
+    });
+    if (!scoped && std::any_of(dict->entities().begin(), dict->entities().end(),
+                               [](const text::Entity& e) { return !e.saga.empty(); })) {
+      spdlog::warn("extract: no label of {} names a saga of {}: only its unscoped entries will count", opts.model,
+                   opts.entities);
+    }
   }
   std::vector<std::string> name_json;  // canonical names as JSON strings
   for (const text::Entity& e : dict->entities()) AppendJsonString(&name_json.emplace_back(), e.name);

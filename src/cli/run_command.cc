@@ -152,7 +152,9 @@ int RunRun(const RunOptions& o) {
   popts.linger = std::chrono::milliseconds(o.linger_ms);
   popts.max_record_bytes = o.max_event_bytes;
   popts.stop_when_idle = std::chrono::milliseconds(static_cast<int64_t>(o.stop_when_idle * 1000));
-  pipeline::PipelineCounters counters(o.source.rfind("kafka://", 0) == 0 ? "kafka" : "file", "sqlite");
+  auto store_uri = pipeline::ParseStoreUri(o.store);
+  pipeline::PipelineCounters counters(o.source.rfind("kafka://", 0) == 0 ? "kafka" : "file",
+                                      store_uri.ok() ? store_uri->scheme : "store");
   pipeline::Pipeline pipeline(**source, **sink, (*model)->classifier, (*model)->matcher, (*model)->dimensions, popts,
                               &counters);
 

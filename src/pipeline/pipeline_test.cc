@@ -146,6 +146,32 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<AnalysisModel> model_;
 };
 
+TEST(StableIds, MatchTheDocumentedFormula) {
+  // Values from the Python snippet of docs/schema.md: every store, machine
+  // and run must give these rows these ids.
+  EXPECT_EQ(SagaId("got"), 3758204079891415316);
+  EXPECT_EQ(SagaId("lotr"), 5224868001229747681);
+  EXPECT_EQ(SagaId("hp"), 8814598499761273186);
+  EXPECT_EQ(EntityId("", "Tom"), 8662802693492222380);
+  EXPECT_EQ(EntityId("got", "Jon Snow"), 3504253271888050974);
+  EXPECT_EQ(EntityId("lotr", "\xC3\x89owyn"), 5671415159371763844);
+}
+
+TEST(Dimensions, LabelsFirstAndDuplicatesShareARow) {
+  std::vector<EntityDim> entities = {{0, "Tom", "", 0, "other"},
+                                     {0, "Narnia", "narnia", 0, "place"},
+                                     {0, "Tom", "", 0, "other"}};
+  auto d = Dimensions::Build({"got", "lotr", "hp"}, entities);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_EQ(d->sagas.size(), 4u);
+  EXPECT_EQ(d->sagas[3].name, "narnia");  // a scope that is not a label is a saga too
+  EXPECT_EQ(d->entities.size(), 2u);
+  EXPECT_EQ(d->entity_row, (std::vector<uint32_t>{0, 1, 0}));
+  EXPECT_TRUE(d->has_duplicate_entities);
+  EXPECT_EQ(d->entities[1].saga_id, SagaId("narnia"));
+  EXPECT_FALSE(Dimensions::Build({"a/b"}, {}).ok());
+}
+
 TEST_F(PipelineTest, StoresWhatTheModelAndDictionarySay) {
   std::string events = WriteFile("e.jsonl", Events(5));
   std::string db = (dir_ / "s.db").string();

@@ -23,11 +23,6 @@ constexpr const char* kReserved[] = {"bootstrap.servers",       "group.id",
                                      "enable.partition.eof",    "rebalance_cb",
                                      "offset_commit_cb"};
 
-struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
-};
-using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
-
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
 };
@@ -246,7 +241,7 @@ bool KafkaSource::ConfirmCaughtUp() {
 }
 
 bool KafkaSource::CaughtUpLocked() const {
-  if (!joined_) return false;
+  if (!assigned_) return false;  // not in the group (yet, or again after a revocation)
   for (const auto& [id, p] : partitions_) {
     if (p.owned && !p.at_end) return false;
   }
@@ -266,28 +261,48 @@ Status KafkaSource::Acknowledge(uint32_t stream, const Checkpoint& checkpoint) {
   if (offset <= p.acked) return Status::Ok();
   p.acked = offset;
   acked_cv_.notify_all();
-  PartitionList list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), options_.address.topic.c_str(), it->first)->offset = offset;
-  // Asynchronous: the result arrives in CommitCallback; a failure is retried
-  // by RetryCommits() and, at the end, by Finish().
-  rd_kafka_commit(rk_, list.get(), 1);
+  CommitAsyncLocked();
   return Status::Ok();
 }
 
-rd_kafka_resp_err_t KafkaSource::CommitAcked(bool async) {
+KafkaSource::PartitionList KafkaSource::UncommittedLocked() const {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+  for (const auto& [id, p] : partitions_) {
+    if (p.owned && p.acked > p.committed) {
+      rd_kafka_topic_partition_list_add(list.get(), options_.address.topic.c_str(), id)->offset = p.acked;
+    }
+  }
+  return list;
+}
+
+void KafkaSource::CommitAsyncLocked() {
+  // One commit at a time: librdkafka retries a failed commit later (when the
+  // coordinator is back), which could land after a newer one and move the
+  // group's offset back. The next commit goes out when CommitCallback has
+  // the result of this one, carrying every offset acknowledged meanwhile.
+  if (commit_in_flight_) return;
+  PartitionList list = UncommittedLocked();
+  if (list->cnt == 0) return;
+  if (rd_kafka_commit(rk_, list.get(), 1) == RD_KAFKA_RESP_ERR_NO_ERROR) commit_in_flight_ = true;
+}
+
+void KafkaSource::RetryCommits() {
+  const auto now = Clock::now();
+  if (now - last_retry_ < kRetryEvery) return;
+  last_retry_ = now;
+  std::lock_guard<std::mutex> lock(mu_);
+  CommitAsyncLocked();
+}
+
+rd_kafka_resp_err_t KafkaSource::CommitSync() {
   PartitionList list;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-    for (const auto& [id, p] : partitions_) {
-      if (p.owned && p.acked > p.committed) {
-        rd_kafka_topic_partition_list_add(list.get(), options_.address.topic.c_str(), id)->offset = p.acked;
-      }
-    }
+    list = UncommittedLocked();
   }
   if (list->cnt == 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
-  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), async ? 1 : 0);
-  if (!async && !err) {
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), 0);
+  if (!err) {
     std::lock_guard<std::mutex> lock(mu_);
     for (int i = 0; i < list->cnt; ++i) {
       Partition& p = partitions_[list->elems[i].partition];
@@ -297,13 +312,6 @@ rd_kafka_resp_err_t KafkaSource::CommitAcked(bool async) {
   return err;
 }
 
-void KafkaSource::RetryCommits() {
-  const auto now = Clock::now();
-  if (now - last_retry_ < kRetryEvery) return;
-  last_retry_ = now;
-  CommitAcked(/*async=*/true);
-}
-
 Status KafkaSource::Finish() {
   if (!rk_ || closed_) return Status::Ok();
   {
@@ -311,21 +319,29 @@ Status KafkaSource::Finish() {
     no_more_acks_ = true;
   }
   acked_cv_.notify_all();
-  // The final commit, retried: a run that ends (stop-when-idle, SIGTERM)
-  // leaves its offsets committed, or says it could not.
+  // The final commit, after the one in flight (so it is the last to land),
+  // retried: a run that ends (stop-when-idle, SIGTERM) leaves its offsets
+  // committed, or says it could not. Polling serves commit results and
+  // rebalances; records read now are not handed out, so neither stored nor
+  // committed.
   Status result;
   const auto deadline = Clock::now() + options_.commit_timeout;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!commit_in_flight_ || Clock::now() >= deadline) break;
+    }
+    Message(rd_kafka_consumer_poll(rk_, kPollMs));
+  }
   auto backoff = std::chrono::milliseconds(100);
   for (;;) {
-    rd_kafka_resp_err_t err = CommitAcked(/*async=*/false);
+    rd_kafka_resp_err_t err = CommitSync();
     if (!err) break;
     if (Clock::now() + backoff >= deadline) {
       result = Status::Unavailable(fmt::format("committing the final offsets: {}", kafka::ErrorText(err)));
       break;
     }
     spdlog::warn("kafka: final offset commit failed ({}); retrying", kafka::ErrorText(err));
-    // Serve rebalances and commit results meanwhile; records read now are
-    // not handed out, so they are neither stored nor committed.
     const auto until = Clock::now() + backoff;
     while (Clock::now() < until) Message(rd_kafka_consumer_poll(rk_, kPollMs));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
@@ -399,7 +415,7 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   // 3. Start after whichever is further.
   {
     std::lock_guard<std::mutex> lock(mu_);
-    joined_ = true;
+    assigned_ = true;
     for (int i = 0; i < parts->cnt; ++i) {
       auto& e = parts->elems[i];
       const auto& c = committed->elems[i];
@@ -449,6 +465,7 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
                  options_.drain_timeout.count());
     acked_cv_.wait_for(lock, options_.drain_timeout, drained);
   }
+  assigned_ = false;  // until the group assigns again
   PartitionList commit(rd_kafka_topic_partition_list_new(parts->cnt));
   for (int i = 0; i < parts->cnt; ++i) {
     auto it = partitions_.find(parts->elems[i].partition);
@@ -491,10 +508,15 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
 void KafkaSource::CommitCallback(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                                  void* opaque) {
   auto* self = static_cast<KafkaSource*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing to commit
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) {  // nothing to commit
+    std::lock_guard<std::mutex> lock(self->mu_);
+    self->commit_in_flight_ = false;
+    return;
+  }
   bool failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
   {
     std::lock_guard<std::mutex> lock(self->mu_);
+    self->commit_in_flight_ = false;
     for (int i = 0; offsets && i < offsets->cnt; ++i) {
       const auto& e = offsets->elems[i];
       auto it = self->partitions_.find(e.partition);
@@ -502,6 +524,8 @@ void KafkaSource::CommitCallback(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_
       if (!err && !e.err && e.offset > it->second.committed) it->second.committed = e.offset;
       if (e.err) failed = true;
     }
+    // What was acknowledged meanwhile; after a failure RetryCommits() waits a second.
+    if (!failed) self->CommitAsyncLocked();
   }
   if (failed) {
     // Retried every second: warn now and then, not per batch.

@@ -5,7 +5,8 @@
 // Delivery (docs/kafka.md):
 //  - Offsets are committed only for records the sink has acknowledged
 //    (enable.auto.commit and enable.auto.offset.store are off): Acknowledge()
-//    commits asynchronously, failed commits are retried every second, and
+//    commits asynchronously, one commit in flight at a time so the group's
+//    offset never moves back; failed commits are retried every second, and
 //    Finish() commits synchronously before the consumer leaves the group.
 //  - On assignment a partition starts after the sink's checkpoint when that
 //    is ahead of the group's committed offset (the commit was lost after the
@@ -16,8 +17,8 @@
 //    before the partitions are released. Acknowledgements that come later
 //    are ignored (never committed): the partition's next owner reads those
 //    records again and the store ignores the ones it holds.
-//  - Next() returns kIdle only when caught up: the consumer has joined its
-//    group, and every assigned partition is at the end the broker reports
+//  - Next() returns kIdle only when caught up: the consumer holds its group's
+//    latest assignment (not between a revocation and the next), and every assigned partition is at the end the broker reports
 //    now (not merely at the end the last successful fetch saw); otherwise,
 //    when nothing arrived, kWaiting.
 //
@@ -86,9 +87,16 @@ class KafkaSource final : public Source {
   static void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void OnAssign(rd_kafka_topic_partition_list_t* parts);
   void OnRevoke(rd_kafka_topic_partition_list_t* parts);
-  // Commits the acknowledged offsets of owned partitions that the group has
-  // not confirmed; async: fire and forget (CommitCallback gets the result).
-  rd_kafka_resp_err_t CommitAcked(bool async);
+  struct ListDeleter {
+    void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+  };
+  using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+  // The acknowledged offsets of owned partitions the group has not confirmed.
+  PartitionList UncommittedLocked() const;
+  // Commits them unless a commit is in flight (CommitCallback chains the next).
+  void CommitAsyncLocked();
+  // Commits them and waits for the answer.
+  rd_kafka_resp_err_t CommitSync();
   void RetryCommits();
   bool CaughtUpLocked() const;
   // CaughtUpLocked(), confirmed by the broker's end offsets (at most every
@@ -111,7 +119,8 @@ class KafkaSource final : public Source {
   mutable std::mutex mu_;
   std::condition_variable acked_cv_;
   std::map<int32_t, Partition> partitions_;
-  bool joined_ = false;        // a first assignment arrived
+  bool assigned_ = false;      // the group's latest assignment arrived (possibly empty)
+  bool commit_in_flight_ = false;  // an asynchronous commit awaits its result
   bool no_more_acks_ = false;  // Finish() began: nothing will be acknowledged any more
   uint64_t dropped_acks_ = 0;  // acknowledgements for partitions already revoked
 };

@@ -20,17 +20,18 @@
 // How Count finds matches fast (the rules are in entity_matcher.h):
 //
 // 1. A kernel classifies the text 64 bytes at a time into two bit masks:
-//    ASCII word bytes ([0-9A-Za-z_]), and candidate starts: bytes that can
-//    begin some surface form, right after a byte that is not an ASCII word
-//    byte (a byte >= 0x80 may end a non-word character, so it qualifies and
-//    the exact check follows). Only candidates are looked at further.
+//    ASCII word bytes ([0-9A-Za-z_]), and candidate starts: positions whose
+//    next three bytes may begin some surface form (StartBytes), right after
+//    a byte that is not an ASCII word byte (a byte >= 0x80 may end a
+//    non-word character, so it qualifies and the exact check follows).
 // 2. Most forms begin with a run of ASCII word bytes ("Jon" in "Jon Snow",
 //    "King" in "King's Landing"), and a match needs the text's run of ASCII
 //    word bytes at the candidate to equal it exactly: a shorter or longer
 //    run would put a word byte against a non-word one. So the text's run
-//    (its first 8 bytes and its length, read off the word mask) is looked up
-//    in a hash table of the forms' first runs, which rejects almost every
-//    candidate with one probe and otherwise yields the trie state after it.
+//    (its first 8 bytes and its length, read off the word mask) goes through
+//    a bit filter of the forms' first runs, without a branch on the outcome;
+//    the few survivors look the run up in a hash table, which yields the
+//    trie state after it.
 // 3. From there a byte trie (a double array) is walked, taking a form's
 //    space on a whole run of IsSpace characters and remembering the longest
 //    accepting state whose next character is not a word character.
@@ -65,23 +66,22 @@ const std::array<bool, 256>& SpaceLeadBytes() {
   return lead;
 }
 
-// Which pairs of bytes can begin a surface form, as Teddy-style nibble
-// tables: forms go to one of 8 buckets by their first byte, and bucket bit j
-// survives at a position when its first byte and the next byte both have
-// nibbles that some form of bucket j has there. Admits extra pairs, never
-// misses one. The lowercase first bytes, which start common words, get
-// buckets of their own; the next byte of a one-byte form is anything, of a
-// form whose second character is a space any byte that starts an IsSpace
-// character, and 0 past the text end.
-struct StartPairs {
-  // Each 16-entry table twice, one copy per AVX2 lane.
-  alignas(32) uint8_t lo0[32] = {};
-  alignas(32) uint8_t hi0[32] = {};
-  alignas(32) uint8_t lo1[32] = {};
-  alignas(32) uint8_t hi1[32] = {};
+// Which three bytes can begin a surface form, as Teddy-style nibble tables:
+// forms go to one of 8 buckets by their first byte, and bucket bit j
+// survives at a position when the byte there and the next two bytes all
+// have nibbles that some form of bucket j has at that offset. Admits extra
+// triples, never misses one. The lowercase first bytes, which start common
+// words, get buckets of their own. At an offset past a form's end any byte
+// fits (the byte after a match is only known to be a non-word one); at a
+// form's space any byte that starts an IsSpace character, and after it any
+// byte (the whitespace run may go on). Bytes past the text end read as 0.
+struct StartBytes {
+  static constexpr int kDepth = 3;
+  // Per offset, each 16-entry table twice (one copy per AVX2 lane).
+  alignas(32) uint8_t lo[kDepth][32] = {};
+  alignas(32) uint8_t hi[kDepth][32] = {};
 
-  StartPairs() = default;
-  explicit StartPairs(const std::map<std::string, uint32_t>& forms) {
+  explicit StartBytes(const std::map<std::string, uint32_t>& forms) {
     std::vector<uint8_t> own_bucket;  // lowercase first bytes with a bucket of their own
     for (const auto& [form, entity] : forms) {
       const uint8_t b = static_cast<uint8_t>(form[0]);
@@ -97,50 +97,54 @@ struct StartPairs {
     };
     const std::array<bool, 256>& space_lead = SpaceLeadBytes();
     for (const auto& [form, entity] : forms) {
-      const uint8_t first = static_cast<uint8_t>(form[0]);
-      const uint8_t bucket = bucket_of(first);
-      Set(lo0, hi0, first, bucket);
-      for (int next = 0; next < 256; ++next) {
-        const bool fits = form.size() == 1 || (form[1] == ' ' ? space_lead[next] : next == static_cast<uint8_t>(form[1]));
-        if (fits) Set(lo1, hi1, static_cast<uint8_t>(next), bucket);
+      const uint8_t bucket = bucket_of(static_cast<uint8_t>(form[0]));
+      const size_t space = form.find(' ');
+      for (size_t at = 0; at < kDepth; ++at) {
+        for (int b = 0; b < 256; ++b) {
+          const bool fits = at >= form.size() || (space < at) || (space == at ? space_lead[b] : b == static_cast<uint8_t>(form[at]));
+          if (fits) Set(at, static_cast<uint8_t>(b), bucket);
+        }
       }
     }
   }
-  bool Admits(uint8_t first, uint8_t next) const {
-    return lo0[first & 15] & hi0[first >> 4] & lo1[next & 15] & hi1[next >> 4];
+  bool Admits(const uint8_t bytes[kDepth]) const {
+    uint8_t buckets = 0xFF;
+    for (int at = 0; at < kDepth; ++at) buckets &= lo[at][bytes[at] & 15] & hi[at][bytes[at] >> 4];
+    return buckets != 0;
   }
 
  private:
-  static void Set(uint8_t* lo, uint8_t* hi, uint8_t b, uint8_t bucket) {
-    lo[b & 15] |= bucket;
-    lo[16 + (b & 15)] |= bucket;
-    hi[b >> 4] |= bucket;
-    hi[16 + (b >> 4)] |= bucket;
+  void Set(size_t at, uint8_t b, uint8_t bucket) {
+    lo[at][b & 15] |= bucket;
+    lo[at][16 + (b & 15)] |= bucket;
+    hi[at][b >> 4] |= bucket;
+    hi[at][16 + (b >> 4)] |= bucket;
   }
 };
 
 // The kernel's output for `blocks` 64-byte blocks of s: bit i of word[k]:
 // byte 64k+i is an ASCII word byte; of start[k]: a match may start there,
-// as the pair of bytes there may begin a form (StartPairs) and the byte
+// as the bytes there may begin a form (StartBytes) and the byte
 // before is not an ASCII word byte (prev_nonword for the first). Bytes at
 // or past `avail` are treated as 0.
 struct BlockMasks {
   uint64_t word[kChunkBlocks + 2];  // a chunk, one block past it, and a zero word
   uint64_t start[kChunkBlocks + 1];
 };
-using MaskKernel = void (*)(const StartPairs&, const uint8_t* s, size_t avail, size_t blocks, bool prev_nonword,
+using MaskKernel = void (*)(const StartBytes&, const uint8_t* s, size_t avail, size_t blocks, bool prev_nonword,
                             BlockMasks* out);
 
-void PortableMasks(const StartPairs& pairs, const uint8_t* s, size_t avail, size_t blocks, bool prev_nonword,
+void PortableMasks(const StartBytes& start, const uint8_t* s, size_t avail, size_t blocks, bool prev_nonword,
                    BlockMasks* out) {
   bool after_nonword = prev_nonword;
   for (size_t k = 0; k < blocks; ++k) {
     uint64_t word = 0, begin = 0;
     for (size_t i = k * 64; i < k * 64 + 64 && i < avail; ++i) {
       const bool is_word = IsAsciiWordByte(s[i]);
-      const uint8_t next = i + 1 < avail ? s[i + 1] : 0;
+      uint8_t bytes[StartBytes::kDepth];
+      for (size_t at = 0; at < StartBytes::kDepth; ++at) bytes[at] = i + at < avail ? s[i + at] : 0;
       word |= uint64_t{is_word} << (i % 64);
-      begin |= uint64_t{after_nonword && pairs.Admits(s[i], next)} << (i % 64);
+      begin |= uint64_t{after_nonword && start.Admits(bytes)} << (i % 64);
       after_nonword = !is_word;
     }
     out->word[k] = word;
@@ -165,34 +169,37 @@ __attribute__((target("avx2"))) inline __m256i Lookup(const uint8_t* lo, const u
   return _mm256_and_si256(lo_bits, hi_bits);
 }
 
-// p[0, 33) must be readable.
-__attribute__((target("avx2"))) inline void Classify32(const StartPairs& pairs, const uint8_t* p, uint32_t* word,
+// p[0, 34) must be readable.
+__attribute__((target("avx2"))) inline void Classify32(const StartBytes& start, const uint8_t* p, uint32_t* word,
                                                        uint32_t* begins) {
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 1));
-  const __m256i both = _mm256_and_si256(Lookup(pairs.lo0, pairs.hi0, v), Lookup(pairs.lo1, pairs.hi1, next));
-  *begins = ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(both, _mm256_setzero_si256())));
+  __m256i buckets = Lookup(start.lo[0], start.hi[0], v);
+  for (int at = 1; at < StartBytes::kDepth; ++at) {
+    const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + at));
+    buckets = _mm256_and_si256(buckets, Lookup(start.lo[at], start.hi[at], next));
+  }
+  *begins = ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(buckets, _mm256_setzero_si256())));
   const __m256i digit = InRange(v, '0', 9);
   const __m256i alpha = InRange(_mm256_or_si256(v, _mm256_set1_epi8(0x20)), 'a', 25);
   const __m256i underscore = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('_'));
   *word = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(digit, alpha), underscore)));
 }
 
-__attribute__((target("avx2"))) void Avx2Masks(const StartPairs& pairs, const uint8_t* s, size_t avail,
+__attribute__((target("avx2"))) void Avx2Masks(const StartBytes& start, const uint8_t* s, size_t avail,
                                                size_t blocks, bool prev_nonword, BlockMasks* out) {
   uint64_t carry = prev_nonword;
   alignas(32) uint8_t tail[96];
   for (size_t k = 0; k < blocks; ++k) {
     const uint8_t* p = s + k * 64;
     const size_t left = avail - k * 64;
-    if (left <= 64) {  // a block reads 65 bytes; never past the text: classify a zero-padded copy
+    if (left < 64 + StartBytes::kDepth - 1) {  // never read past the text: classify a zero-padded copy
       std::memset(tail, 0, sizeof tail);
       std::memcpy(tail, p, left);
       p = tail;
     }
     uint32_t w0, b0, w1, b1;
-    Classify32(pairs, p, &w0, &b0);
-    Classify32(pairs, p + 32, &w1, &b1);
+    Classify32(start, p, &w0, &b0);
+    Classify32(start, p + 32, &w1, &b1);
     const uint64_t valid = left < 64 ? (uint64_t{1} << left) - 1 : ~uint64_t{0};
     const uint64_t word = (uint64_t{w1} << 32 | w0) & valid;
     const uint64_t begins = (uint64_t{b1} << 32 | b0) & valid;
@@ -216,6 +223,13 @@ uint64_t LoadKey(const uint8_t* s, size_t n, size_t p) noexcept {
     for (size_t j = 0; j < 8 && p + j < n; ++j) key |= uint64_t{s[p + j]} << (8 * j);
   }
   return key;
+}
+
+// The bytes of a LoadKey that belong to a run of `run` bytes (all 8 from 8 on).
+inline uint64_t RunKeyMask(size_t run) noexcept {
+  static constexpr uint64_t kMask[9] = {0,          0xFF,           0xFFFF,           0xFFFFFF,          0xFFFFFFFF,
+                                        0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF, ~uint64_t{0}};
+  return kMask[std::min<size_t>(run, 8)];
 }
 
 // Maps the first run of ASCII word bytes of every form (its first 8 bytes
@@ -330,7 +344,7 @@ class ScopeAutomaton {
 
   std::vector<Slot> slots_;  // slots_[0] is the root
   FirstRunTable first_runs_;
-  StartPairs start_;
+  StartBytes start_;
   MaskKernel kernel_;
   bool empty_;
 };
@@ -482,7 +496,7 @@ void ScopeAutomaton::Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const 
       // The word bits from off on (two shifts: a shift by 64 is undefined).
       const uint64_t ahead = masks.word[k] >> bit | (masks.word[k + 1] << 1) << (63 - bit);
       const size_t run = std::countr_one(ahead);
-      const uint64_t key = LoadKey(s, n, base + off) & (~uint64_t{0} >> (64 - 8 * std::min<size_t>(run, 8)));
+      const uint64_t key = LoadKey(s, n, base + off) & RunKeyMask(run);
       hits[num_hits] = static_cast<uint16_t>(off);
       hit_runs[num_hits] = static_cast<uint8_t>(std::min<size_t>(run, 9));
       num_hits += run == 0 || first_runs_.MayContain(key, std::min<size_t>(run, 9));
@@ -494,7 +508,7 @@ void ScopeAutomaton::Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const 
       uint32_t state = 0;
       size_t i = p;
       if (run != 0) {
-        const uint64_t key = LoadKey(s, n, p) & (~uint64_t{0} >> (64 - 8 * std::min<size_t>(run, 8)));
+        const uint64_t key = LoadKey(s, n, p) & RunKeyMask(run);
         state = first_runs_.Find(key, run);
         if (state == 0) continue;
         i = p + std::min<size_t>(run, 8);

@@ -14,10 +14,10 @@
 //     the unscoped entries. Aliases fold into their entity's count.
 //
 // The automaton has, per scope, a byte trie whose space edges consume
-// whitespace runs, walked from every candidate start; candidates are found
-// 64 bytes at a time (AVX2 when the CPU has it): a byte that can begin a
-// surface form right after a byte that is not an ASCII word character, then
-// filtered by a table of the first two bytes of all surface forms.
+// whitespace runs, walked from every candidate start that survives two
+// filters: a SIMD one (AVX2 when the CPU has it) on the first three bytes
+// and the preceding byte, and a hash of the candidate's first run of ASCII
+// word bytes (entity_matcher.cc explains why that run must match exactly).
 //
 // Immutable after Build; Count is const and thread-safe.
 #pragma once

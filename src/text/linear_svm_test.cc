@@ -1,5 +1,6 @@
 #include "text/linear_svm.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -161,7 +162,9 @@ TEST(LinearSvmTest, MatchesScikitLearnLinearSvc) {
     double c, scaling;
   };
   const std::vector<Setting> settings = {{1.0, 1.0}, {1.0, 3.0}, {0.05, 1.0}, {0.05, 3.0}};
-  // One Python run fits every setting; line k: coef..., intercept.
+  // One Python run fits every setting ("C:scaling" arguments); line k: coef..., intercept.
+  std::vector<std::string> args = {dir.File("data.txt"), std::to_string(x.cols)};
+  for (const Setting& st : settings) args.push_back(fmt::format("{}:{}", st.c, st.scaling));
   std::string out = RunPython(dir, R"(
 import sys, numpy as np, scipy.sparse as sp
 from sklearn.svm import LinearSVC
@@ -173,11 +176,12 @@ for i, line in enumerate(open(sys.argv[1])):
         j, v = t.split(":")
         rows.append(i); cols.append(int(j)); vals.append(float(v))
 X = sp.csr_matrix((vals, (rows, cols)), shape=(len(y), int(sys.argv[2])))
-for c, scaling in [(1.0, 1.0), (1.0, 3.0), (0.05, 1.0), (0.05, 3.0)]:
+for setting in sys.argv[3:]:
+    c, scaling = map(float, setting.split(":"))
     m = LinearSVC(C=c, intercept_scaling=scaling, tol=1e-10, max_iter=1000000).fit(X, y)
     print(" ".join(repr(float(v)) for v in list(m.coef_[0]) + [m.intercept_[0]]))
 )",
-                              {dir.File("data.txt"), std::to_string(x.cols)});
+                              args);
   std::vector<std::string> lines = testing::SplitLines(out);
   ASSERT_EQ(lines.size(), settings.size()) << out;
   for (size_t k = 0; k < settings.size(); ++k) {

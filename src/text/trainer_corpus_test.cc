@@ -201,5 +201,25 @@ TEST(TrainCommandTest, TrainsOnTheSampleAndReportsBadLines) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("none.json")));
 }
 
+// `sagaflow bench text` runs end to end and reports every figure with its
+// anchor (a smoke test: figures are checked for presence, never for speed).
+TEST(BenchTextCommandTest, ReportsEveryFigureWithItsAnchor) {
+  SAGAFLOW_REQUIRE_SHARED(texts, "corpus/texts.jsonl");
+  SAGAFLOW_REQUIRE_SHARED(joblib, "models/classification_pipeline.joblib");
+  TempDir dir;
+  const std::string cmd = std::string("'") + SAGAFLOW_BINARY + "' bench text --shared '" +
+                          sagaflow::testing::SharedDir() + "' --python '" + sagaflow::testing::Python() +
+                          "' --repetitions 1 --seconds 0.01 --format json > '" + dir.File("out.json") + "'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  nlohmann::json j = nlohmann::json::parse(testing::ReadFile(dir.File("out.json")));
+  EXPECT_EQ(j["documents"], 2286);
+  ASSERT_EQ(j["results"].size(), 3u);
+  for (const auto& r : j["results"]) {
+    EXPECT_GT(r["mb_per_s"].get<double>(), 0) << r.dump();
+    EXPECT_GT(r["anchor_mb_per_s"].get<double>(), 0) << r.dump();
+    EXPECT_NEAR(r["ratio"].get<double>(), r["mb_per_s"].get<double>() / r["anchor_mb_per_s"].get<double>(), 1e-9);
+  }
+}
+
 }  // namespace
 }  // namespace sagaflow::text

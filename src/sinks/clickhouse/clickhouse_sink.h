@@ -8,7 +8,8 @@
 //   4. source        its checkpoints, last.
 // A crash before 4 leaves rows without their checkpoint: the next run reads
 // those records again, finds their events already stored (a primary-key
-// lookup before each batch) and skips them. Whatever slips through that
+// lookup per batch until a batch of the stream finds none: a writer stores
+// a stream in position order, so what follows is new) and skips them. Whatever slips through that
 // check (a timed-out insert that did land, two writers racing) is a copy
 // with the same sorting key: ReplacingMergeTree merges it away and every
 // query collapses it meanwhile, so a redelivered record never changes a
@@ -58,6 +59,7 @@ class ClickHouseSink final : public pipeline::Sink {
  private:
   explicit ClickHouseSink(std::unique_ptr<ClickHouseClient> client);
   Status UpsertDimensions(const pipeline::Dimensions& dims);
+  Result<pipeline::WriteReport> WriteBatch(const pipeline::Batch& batch);
   // Positions of the batch's records already stored, per batch stream:
   // (*events)[s] and (*dead)[s], sorted.
   Status StoredPositions(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids,
@@ -74,6 +76,12 @@ class ClickHouseSink final : public pipeline::Sink {
   std::vector<uint64_t> saga_ids_;    // Dimensions::sagas[i].id
   std::vector<uint64_t> entity_ids_;  // Dimensions::entities[i].id
   std::unordered_map<std::string, int64_t> first_seen_;  // stream key -> first_seen_at
+  // Stream key -> a position from which on no record of the stream is
+  // stored (learnt from a duplicate check that found none, moved past each
+  // batch written): batches entirely beyond it skip the check. A writer
+  // racing on the same stream can make it wrong; the queries' collapse
+  // keeps results exact then, only the duplicate count is lower.
+  std::unordered_map<std::string, uint64_t> new_from_;
 };
 
 }  // namespace sagaflow::sinks::clickhouse

@@ -269,6 +269,41 @@ TEST_F(ClickHouseStoreTest, OverlappingBatchesStoreEachRecordOnce) {
   EXPECT_EQ((*OpenAnalytics()->TopEntities({"got", {}, 8, query::Measure::kMentions}))[0].mentions, 15);
 }
 
+TEST_F(ClickHouseStoreTest, ARestartFindsEveryRecordStoredPastItsCheckpoint) {
+  auto range = [&](uint64_t from, uint64_t to) {  // events [from, to), checkpoint at to - 1
+    Batch b;
+    for (uint64_t p = from; p < to; ++p) AddEvent(&b, 0, p, 0, 10, 100, {{0, 1}});
+    Checkpoint(&b, to - 1);
+    return b;
+  };
+  {
+    auto first = OpenSink();
+    ASSERT_TRUE(first->Write(range(0, 50)).ok());
+    ASSERT_TRUE(first->Write(range(50, 100)).ok());
+  }
+  // A new process re-sent records 0..99 (say its checkpoint was lost) in
+  // batches of other sizes, then new ones.
+  auto second = OpenSink();
+  const std::vector<std::pair<uint64_t, uint64_t>> batches = {{0, 30}, {30, 60}, {60, 100}, {100, 120}, {120, 130}};
+  const uint64_t expected_duplicates[] = {30, 30, 40, 0, 0};
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const uint64_t requests = second->client_stats().requests.load();
+    auto r = second->Write(range(batches[i].first, batches[i].second));
+    // Once a check found nothing stored, later batches skip it: three
+    // inserts (mentions, events, checkpoint) and no query.
+    if (i == 4) EXPECT_EQ(second->client_stats().requests.load() - requests, 3u);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->duplicates, expected_duplicates[i]) << "batch " << i;
+    EXPECT_EQ(r->events, batches[i].second - batches[i].first - expected_duplicates[i]) << "batch " << i;
+  }
+  EXPECT_EQ(Count("SELECT count() FROM fact_event"), 130);
+  // Going back re-checks.
+  auto back = second->Write(range(125, 128));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->duplicates, 3u);
+  EXPECT_EQ(Count("SELECT count() FROM fact_readers"), 130);
+}
+
 TEST_F(ClickHouseStoreTest, HostileStringsRoundTripExactly) {
   auto sink = OpenSink();
   Batch b;
