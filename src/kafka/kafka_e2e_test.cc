@@ -170,20 +170,31 @@ TEST_F(KafkaEndToEndTest, PoisonRecordsAreDeadLetteredAndThePartitionGoesOn) {
             EndOffsets(brokers_, "events", kPartitions));
 }
 
-TEST_F(KafkaEndToEndTest, TwoConsumersOfOneGroupShareThePartitionsExactly) {
-  StartBroker();
-  auto producer = StartProducer(150);
-  auto first = StartConsumer("shared", Path("kafka.db"), "first", 6, "64");
-  std::this_thread::sleep_for(std::chrono::seconds(6));
-  auto second = StartConsumer("shared", Path("kafka.db"), "second", 6, "64");
-  ASSERT_EQ(producer->Wait(), 0) << ReadFile(Path("produce.log"));
-  ExpectClean(*first, "first");
-  ExpectClean(*second, "second");
-  // Both consumed (the partitions were shared), and the totals are exact.
-  for (const char* name : {"first", "second"}) {
-    EXPECT_GT(Summary(name)["records"].get<int64_t>(), 0) << name << ": " << ReadFile(Path(std::string(name) + ".out"));
+// Two members, the second joining mid-stream: the partitions are shared
+// (each consumes some), rebalanced, and the totals stay exact.
+class TwoConsumersTest : public KafkaEndToEndTest {
+ protected:
+  void Share() {
+    StartBroker();
+    auto producer = StartProducer(150);
+    auto first = StartConsumer("shared", Path("kafka.db"), "first", 6, "64");
+    std::this_thread::sleep_for(std::chrono::seconds(6));
+    auto second = StartConsumer("shared", Path("kafka.db"), "second", 6, "64");
+    ASSERT_EQ(producer->Wait(), 0) << ReadFile(Path("produce.log"));
+    ExpectClean(*first, "first");
+    ExpectClean(*second, "second");
+    for (const char* name : {"first", "second"}) {
+      EXPECT_GT(Summary(name)["records"].get<int64_t>(), 0) << name << ": " << ReadFile(Path(std::string(name) + ".out"));
+    }
+    ExpectSameAsFileRun(Path("kafka.db"), "shared");
   }
-  ExpectSameAsFileRun(Path("kafka.db"), "shared");
+};
+
+TEST_F(TwoConsumersTest, EagerRebalancing) { Share(); }
+
+TEST_F(TwoConsumersTest, CooperativeRebalancing) {
+  extra_properties_ = "&partition.assignment.strategy=cooperative-sticky";
+  Share();
 }
 
 }  // namespace

@@ -163,7 +163,8 @@ class KafkaEndToEndTest : public ::testing::Test {
                                      "--summary",
                                      "json",
                                      "--source",
-                                     "kafka://" + brokers_ + "/events?group=" + group + kGroupProperties,
+                                     "kafka://" + brokers_ + "/events?group=" + group + kGroupProperties +
+                                         extra_properties_,
                                      "--store",
                                      db.find(':') == std::string::npos ? "sqlite:" + db : db,
                                      "--model",
@@ -237,6 +238,7 @@ class KafkaEndToEndTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string extra_properties_;  // appended to the consumers' kafka:// address ("&name=value...")
   std::unique_ptr<Child> broker_;
   std::string brokers_;
 };

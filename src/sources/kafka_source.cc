@@ -109,7 +109,6 @@ Status KafkaSource::Start(CheckpointReader* committed) {
   if (!rk.ok()) return rk.status();
   rk_ = *rk;
   rd_kafka_poll_set_consumer(rk_);
-  cooperative_ = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
 
   // The cluster id is part of every stream key: a checkpoint taken on one
   // cluster must never move a consumer of another (a new dev broker, a
@@ -321,21 +320,29 @@ Status KafkaSource::Finish() {
   acked_cv_.notify_all();
   // The final commit, after the one in flight (so it is the last to land),
   // retried: a run that ends (stop-when-idle, SIGTERM) leaves its offsets
-  // committed, or says it could not. Polling serves commit results and
-  // rebalances; records read now are not handed out, so neither stored nor
-  // committed.
+  // committed, or says it could not. If the group took partitions away
+  // before their offsets were committed (a lost session), it rejoins to get
+  // them back: the assignment starts them after the store's checkpoints and
+  // the commit below brings the group there. Polling serves commit results
+  // and rebalances; records read now are not handed out, so neither stored
+  // nor committed.
   Status result;
   const auto deadline = Clock::now() + options_.commit_timeout;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!commit_in_flight_ || Clock::now() >= deadline) break;
+      const bool rejoining = repair_pending_ && !assigned_;
+      if ((!commit_in_flight_ && !rejoining) || Clock::now() >= deadline) break;
     }
     Message(rd_kafka_consumer_poll(rk_, kPollMs));
   }
   auto backoff = std::chrono::milliseconds(100);
   for (;;) {
     rd_kafka_resp_err_t err = CommitSync();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!err && repair_pending_ && !assigned_) err = RD_KAFKA_RESP_ERR__STATE;  // still outside the group
+    }
     if (!err) break;
     if (Clock::now() + backoff >= deadline) {
       result = Status::Unavailable(fmt::format("committing the final offsets: {}", kafka::ErrorText(err)));
@@ -357,6 +364,11 @@ Status KafkaSource::Finish() {
   if (dropped) spdlog::info("kafka: {} acknowledgements came after their partition was revoked (not committed)", dropped);
   // Leaves the group at once, so its partitions move to other consumers now
   // rather than after the session timeout.
+  if (!result.ok()) {
+    spdlog::error("kafka: {}; the store holds what was read, and whoever reads the partitions next starts after it "
+                  "and commits it",
+                  result.message());
+  }
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
   closed_ = true;
   if (err && result.ok()) result = Status::Unavailable("leaving the consumer group: " + kafka::ErrorText(err));
@@ -387,6 +399,8 @@ std::vector<StreamLag> KafkaSource::Lag() const {
 void KafkaSource::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                                     void* opaque) {
   auto* self = static_cast<KafkaSource*>(opaque);
+  // Known once the group has chosen an assignor (cooperative-sticky: incremental).
+  self->cooperative_ = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->OnAssign(parts);
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -416,6 +430,7 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     assigned_ = true;
+    repair_pending_ = false;  // assigned partitions start after the store, and are committed there
     for (int i = 0; i < parts->cnt; ++i) {
       auto& e = parts->elems[i];
       const auto& c = committed->elems[i];
@@ -465,7 +480,9 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
                  options_.drain_timeout.count());
     acked_cv_.wait_for(lock, options_.drain_timeout, drained);
   }
-  assigned_ = false;  // until the group assigns again
+  // Eager: everything is revoked and assigned anew; cooperative: only these
+  // partitions go, unless the whole assignment was lost.
+  if (!cooperative_ || lost) assigned_ = false;
   PartitionList commit(rd_kafka_topic_partition_list_new(parts->cnt));
   for (int i = 0; i < parts->cnt; ++i) {
     auto it = partitions_.find(parts->elems[i].partition);
@@ -476,8 +493,12 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
                    "committed here, and the partition's next owner reads them again",
                    options_.address.topic, it->first, p.read - 1);
     }
-    if (!lost && p.owned && p.acked > p.committed) {
-      rd_kafka_topic_partition_list_add(commit.get(), options_.address.topic.c_str(), it->first)->offset = p.acked;
+    if (p.owned && p.acked > p.committed) {
+      if (lost) {
+        repair_pending_ = true;  // no commit is possible outside the group
+      } else {
+        rd_kafka_topic_partition_list_add(commit.get(), options_.address.topic.c_str(), it->first)->offset = p.acked;
+      }
     }
     p.owned = false;
     p.at_end = false;
@@ -487,6 +508,8 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
     rd_kafka_resp_err_t err = rd_kafka_commit(rk_, commit.get(), 0);
     if (err) {
       spdlog::warn("kafka: committing revoked partitions: {}", kafka::ErrorText(err));
+      std::lock_guard<std::mutex> relock(mu_);
+      repair_pending_ = true;
     } else {
       std::lock_guard<std::mutex> relock(mu_);
       for (int i = 0; i < commit->cnt; ++i) {

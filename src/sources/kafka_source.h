@@ -121,6 +121,10 @@ class KafkaSource final : public Source {
   std::map<int32_t, Partition> partitions_;
   bool assigned_ = false;      // the group's latest assignment arrived (possibly empty)
   bool commit_in_flight_ = false;  // an asynchronous commit awaits its result
+  // Partitions left this consumer with acknowledged offsets not committed
+  // (session lost, or the revocation's commit failed); cleared by the next
+  // assignment, which starts after the store and commits there.
+  bool repair_pending_ = false;
   bool no_more_acks_ = false;  // Finish() began: nothing will be acknowledged any more
   uint64_t dropped_acks_ = 0;  // acknowledgements for partitions already revoked
 };
