@@ -172,7 +172,7 @@ TEST_F(KafkaEndToEndTest, PoisonRecordsAreDeadLetteredAndThePartitionGoesOn) {
 
 // Two members, the second joining mid-stream: the partitions are shared
 // (each consumes some), rebalanced, and the totals stay exact.
-class TwoConsumersTest : public KafkaEndToEndTest {
+class KafkaTwoConsumersTest : public KafkaEndToEndTest {
  protected:
   void Share() {
     StartBroker();
@@ -190,9 +190,9 @@ class TwoConsumersTest : public KafkaEndToEndTest {
   }
 };
 
-TEST_F(TwoConsumersTest, EagerRebalancing) { Share(); }
+TEST_F(KafkaTwoConsumersTest, EagerRebalancing) { Share(); }
 
-TEST_F(TwoConsumersTest, CooperativeRebalancing) {
+TEST_F(KafkaTwoConsumersTest, CooperativeRebalancing) {
   extra_properties_ = "&partition.assignment.strategy=cooperative-sticky";
   Share();
 }
