@@ -5,7 +5,10 @@
 // prints events/s, MB/s and the time from the first event produced to the
 // last row committed (queryable). The topic has enough partitions for the
 // mock's ~5 MB per partition to hold every event, so a consumer that falls
-// behind loses nothing (and the store is checked to hold every event). A benchmark, not a test: it prints figures.
+// behind loses nothing (and the store is checked to hold every event).
+// --store clickhouse://... measures the ClickHouse store instead (an empty
+// database: the store must end with exactly --count events).
+// A benchmark, not a test: it prints figures.
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -25,8 +28,8 @@
 #include "pipeline/analysis_model.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/report.h"
-#include "sinks/sqlite/sqlite_analytics.h"
-#include "sinks/sqlite/sqlite_sink.h"
+#include "pipeline/store_uri.h"
+#include "query/open_analytics.h"
 #include "sources/kafka_source.h"
 #include "util/json_writer.h"
 
@@ -42,7 +45,11 @@ struct BenchKafkaOptions {
   std::string model;
   std::string entities;
   size_t workers = std::max(1u, std::thread::hardware_concurrency());
-  size_t batch_size = 2048;
+  size_t batch_size = 0;   // 0: the store's default (as `run`)
+  size_t batch_bytes = 0;  // 0: the store's default
+  int64_t linger_ms = 0;   // 0: the store's default
+  std::string store;  // empty: a fresh SQLite file in a temporary directory
+  pipeline::StoreCredentials login;
   int partitions = 0;  // 0 = enough for every event to stay in the mock
   bool preload = false;  // produce everything first, then consume (a backlog)
   bool json = false;
@@ -152,12 +159,27 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   } cleanup{dir};
   spdlog::info("bench kafka: {} events ({:.1f} MB) over {} partitions", o.count, total_bytes / 1e6, partitions);
 
-  auto sqlite = sinks::sqlite::SqliteSink::Open((dir / "store.db").string());
-  if (!sqlite.ok()) {
-    spdlog::error("bench kafka: {}", sqlite.status().ToString());
+  const std::string store = o.store.empty() ? "sqlite:" + (dir / "store.db").string() : o.store;
+  auto opened = pipeline::OpenSink(store, o.login);
+  if (!opened.ok()) {
+    spdlog::error("bench kafka: {}", opened.status().ToString());
     return 1;
   }
-  TimedSink sink(sqlite->get());
+  // Every event the store holds at the end must come from this run.
+  auto stored_events = [&]() -> Result<uint64_t> {
+    auto analytics = query::OpenAnalytics(store, o.login);
+    if (!analytics.ok()) return analytics.status();
+    auto sagas = (*analytics)->Sagas({});
+    if (!sagas.ok()) return sagas.status();
+    uint64_t n = 0;
+    for (const auto& r : *sagas) n += static_cast<uint64_t>(r.events);
+    return n;
+  };
+  if (auto before = stored_events(); before.ok() && *before > 0) {
+    spdlog::error("bench kafka: {} already holds {} events: give an empty database", store, *before);
+    return 2;
+  }
+  TimedSink sink(opened->get());
   sources::KafkaSourceOptions so;
   so.address = {(*broker)->bootstrap(), "events", "bench", {}};
   auto kafka_source = sources::KafkaSource::Open(so);
@@ -166,11 +188,13 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     return 1;
   }
   TimedSource source(kafka_source->get());
-  pipeline::PipelineOptions popts;
+  pipeline::PipelineOptions popts = pipeline::DefaultPipelineOptions(*pipeline::ParseStoreUri(store));
   popts.workers = o.workers;
-  popts.batch_records = o.batch_size;
+  if (o.batch_size) popts.batch_records = o.batch_size;
+  if (o.batch_bytes) popts.batch_bytes = o.batch_bytes;
+  if (o.linger_ms) popts.linger = std::chrono::milliseconds(o.linger_ms);
   popts.stop_when_idle = std::chrono::milliseconds(2000);
-  pipeline::PipelineCounters counters("kafka", "sqlite");
+  pipeline::PipelineCounters counters("kafka", pipeline::ParseStoreUri(store)->scheme);
   pipeline::Pipeline p(source, sink, (*model)->classifier, (*model)->matcher, (*model)->dimensions, popts,
                        &counters);
 
@@ -213,15 +237,14 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     return 1;
   }
   // Queryable: the store answers with every event.
-  auto analytics = sinks::sqlite::SqliteAnalytics::Open((dir / "store.db").string());
-  auto sagas = analytics.ok() ? (*analytics)->Sagas({}) : Result<std::vector<query::SagaRow>>(analytics.status());
-  uint64_t stored = 0;
-  if (sagas.ok()) {
-    for (const auto& r : *sagas) stored += static_cast<uint64_t>(r.events);
+  auto stored = stored_events();
+  if (!stored.ok()) {
+    spdlog::error("bench kafka: {}", stored.status().ToString());
+    return 1;
   }
   const auto snap = counters.Snapshot();
-  if (stored + snap.rejected != o.count) {
-    spdlog::error("bench kafka: the store holds {} events and {} rejected, expected {}", stored, snap.rejected,
+  if (*stored + snap.rejected != o.count) {
+    spdlog::error("bench kafka: the store holds {} events and {} rejected, expected {}", *stored, snap.rejected,
                   o.count);
     return 1;
   }
@@ -238,6 +261,10 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     w.Key("events"), w.Int(static_cast<int64_t>(o.count));
     w.Key("bytes"), w.Int(static_cast<int64_t>(total_bytes));
     w.Key("partitions"), w.Int(partitions);
+    w.Key("store"), w.String(pipeline::ParseStoreUri(store)->scheme);
+    w.Key("batch_records"), w.Int(static_cast<int64_t>(popts.batch_records));
+    w.Key("batch_bytes"), w.Int(static_cast<int64_t>(popts.batch_bytes));
+    w.Key("linger_ms"), w.Int(static_cast<int64_t>(popts.linger.count()));
     w.Key("workers"), w.Int(static_cast<int64_t>(o.workers));
     w.Key("cores"), w.Int(std::thread::hardware_concurrency());
     w.Key("produce_seconds"), w.Double(produce_s);
@@ -249,9 +276,9 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     out.push_back('\n');
     std::fputs(out.c_str(), stdout);
   } else {
-    std::printf("kafka: %s events (%.1f MB) dev broker (%d partitions) -> consumer group -> sqlite, %zu workers on %u "
+    std::printf("kafka: %s events (%.1f MB) dev broker (%d partitions) -> consumer group -> %s, %zu workers on %u "
                 "cores\n",
-                pipeline::Thousands(o.count).c_str(), total_bytes / 1e6, partitions, o.workers,
+                pipeline::Thousands(o.count).c_str(), total_bytes / 1e6, partitions, sink.Describe().c_str(), o.workers,
                 std::thread::hardware_concurrency());
     std::printf("  %s %.3f s  %s events/s  %.1f MB/s  (producing took %.3f s)\n",
                 o.preload ? "backlog: first record read to last row queryable"
@@ -281,10 +308,20 @@ void AddBenchKafkaCommand(CLI::App& app) {
       ->envname("SAGAFLOW_WORKERS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "Records per batch")
+  cmd->add_option("--batch-size", o->batch_size, "Records per batch (default: the store's, as `run`)")
       ->envname("SAGAFLOW_BATCH_SIZE")
-      ->check(CLI::Range(1, 1 << 20))
-      ->capture_default_str();
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--batch-bytes", o->batch_bytes, "Payload bytes per batch at most (default: the store's)")
+      ->envname("SAGAFLOW_BATCH_BYTES")
+      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
+  cmd->add_option("--linger-ms", o->linger_ms, "Seal a batch at the latest this long after its first record "
+                  "(default: the store's; the last batch waits this long)")
+      ->envname("SAGAFLOW_LINGER_MS")
+      ->check(CLI::Range(1, 600000));
+  cmd->add_option("--store", o->store, "Store to fill, empty at start (default: a temporary SQLite file)")
+      ->envname("SAGAFLOW_BENCH_STORE");
+  cmd->add_option("--store-user", o->login.user, "ClickHouse user")->envname("SAGAFLOW_CLICKHOUSE_USER");
+  cmd->add_option("--store-password", o->login.password, "ClickHouse password")->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
   cmd->add_option("--partitions", o->partitions, "Topic partitions (default: enough to hold every event)")
       ->envname("SAGAFLOW_BENCH_PARTITIONS")
       ->check(CLI::Range(0, 10000));

@@ -36,8 +36,10 @@ struct RunOptions {
   std::string model;
   std::string entities;
   size_t workers = std::max(1u, std::thread::hardware_concurrency());
-  size_t batch_size = 2048;
-  int64_t linger_ms = 200;
+  // 0: the store's default (pipeline::DefaultPipelineOptions).
+  size_t batch_size = 0;
+  size_t batch_bytes = 0;
+  int64_t linger_ms = 0;
   size_t max_event_bytes = events::kDefaultMaxEventBytes;
   std::string progress = "auto";
   std::string summary = "text";
@@ -146,13 +148,15 @@ int RunRun(const RunOptions& o) {
     spdlog::error("run: {}", sink.status().ToString());
     return sink.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  pipeline::PipelineOptions popts;
+  auto store_uri = pipeline::ParseStoreUri(o.store);
+  pipeline::PipelineOptions popts =
+      store_uri.ok() ? pipeline::DefaultPipelineOptions(*store_uri) : pipeline::PipelineOptions();
   popts.workers = o.workers;
-  popts.batch_records = o.batch_size;
-  popts.linger = std::chrono::milliseconds(o.linger_ms);
+  if (o.batch_size) popts.batch_records = o.batch_size;
+  if (o.batch_bytes) popts.batch_bytes = o.batch_bytes;
+  if (o.linger_ms) popts.linger = std::chrono::milliseconds(o.linger_ms);
   popts.max_record_bytes = o.max_event_bytes;
   popts.stop_when_idle = std::chrono::milliseconds(static_cast<int64_t>(o.stop_when_idle * 1000));
-  auto store_uri = pipeline::ParseStoreUri(o.store);
   pipeline::PipelineCounters counters(o.source.rfind("kafka://", 0) == 0 ? "kafka" : "file",
                                       store_uri.ok() ? store_uri->scheme : "store");
   pipeline::Pipeline pipeline(**source, **sink, (*model)->classifier, (*model)->matcher, (*model)->dimensions, popts,
@@ -169,7 +173,7 @@ int RunRun(const RunOptions& o) {
     printer.Stop();
     signal = signals.signal();
   }
-  pipeline::RunInfo info{(*source)->Describe(), (*sink)->Describe(), Since(start)};
+  pipeline::RunInfo info{(*source)->Describe(), (*sink)->Describe(), Since(start), (*source)->Lag()};
   auto snapshot = counters.Snapshot();
   std::string summary =
       o.summary == "json" ? pipeline::SummaryJson(snapshot, info) : pipeline::SummaryText(snapshot, info);
@@ -211,18 +215,24 @@ void AddRunCommand(CLI::App& app) {
       ->envname("SAGAFLOW_WORKERS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "Records per batch (one transaction each)")
+  cmd->add_option("--batch-size", o->batch_size,
+                  "Records per batch, one transaction each (default: 2048 for sqlite, 16384 for clickhouse)")
       ->envname("SAGAFLOW_BATCH_SIZE")
-      ->check(CLI::Range(1, 1 << 20))
-      ->capture_default_str();
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--batch-bytes", o->batch_bytes,
+                  "Payload bytes per batch at most; memory holds about this times (workers + 2) "
+                  "(default: 8 MiB for sqlite, 32 MiB for clickhouse)")
+      ->envname("SAGAFLOW_BATCH_BYTES")
+      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
   cmd->add_option("--stop-when-idle", o->stop_when_idle,
                   "Exit (0, everything committed) once caught up and nothing new arrived for SECONDS (kafka://)")
       ->envname("SAGAFLOW_STOP_WHEN_IDLE")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--linger-ms", o->linger_ms, "Commit a batch at the latest this long after its first record")
+  cmd->add_option("--linger-ms", o->linger_ms,
+                  "Commit a batch at the latest this long after its first record (default: 200 for sqlite, 1000 "
+                  "for clickhouse)")
       ->envname("SAGAFLOW_LINGER_MS")
-      ->check(CLI::Range(1, 600000))
-      ->capture_default_str();
+      ->check(CLI::Range(1, 600000));
   cmd->add_option("--max-event-bytes", o->max_event_bytes, "Longer records are rejected as too_large")
       ->envname("SAGAFLOW_MAX_EVENT_BYTES")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30))

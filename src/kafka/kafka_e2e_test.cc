@@ -30,6 +30,14 @@ TEST_F(KafkaEndToEndTest, AllEventsThroughOneConsumerEqualTheFileRun) {
   auto consumer = StartConsumer("all", Path("kafka.db"), "consumer");
   ExpectClean(*consumer, "consumer");
   ExpectSameAsFileRun(Path("kafka.db"), "all");
+  // It ended caught up: every partition's lag is reported, and zero.
+  const auto summary = Summary("consumer");
+  ASSERT_TRUE(summary.contains("lag")) << ReadFile(Path("consumer.out"));
+  EXPECT_EQ(summary["lag"].size(), static_cast<size_t>(kPartitions)) << summary.dump();
+  for (const auto& l : summary["lag"]) {
+    EXPECT_EQ(l["lag"], 0) << summary.dump();
+    EXPECT_EQ(l["committed"], l["end"]) << summary.dump();
+  }
   // A second run of the group finds nothing new and changes nothing.
   auto again = StartConsumer("all", Path("kafka.db"), "again", 2);
   ExpectClean(*again, "again");

@@ -17,6 +17,8 @@ std::string Thousands(uint64_t n) {
 
 namespace {
 double Rate(uint64_t n, double seconds) { return seconds > 0 ? n / seconds : 0; }
+
+std::string Lagging(int64_t n) { return n < 0 ? "unknown" : Thousands(static_cast<uint64_t>(n)); }
 }  // namespace
 
 std::string ProgressLine(const CountersSnapshot& s, double rps) {
@@ -47,6 +49,10 @@ std::string SummaryText(const CountersSnapshot& s, const RunInfo& info) {
   }
   out += fmt::format("skipped  {} records committed by earlier runs, {} duplicates ignored\n", Thousands(s.skipped),
                      Thousands(s.duplicates));
+  for (const auto& l : info.lag) {
+    out += fmt::format("lag      {}: {} (committed {}, end {})\n", l.key, Lagging(l.lag), Lagging(l.committed),
+                       Lagging(l.end));
+  }
   return out;
 }
 
@@ -85,6 +91,18 @@ std::string SummaryJson(const CountersSnapshot& s, const RunInfo& info) {
     w.Key("sent"), w.Int(static_cast<int64_t>(c.sent));
     w.Key("errors"), w.Int(static_cast<int64_t>(c.errors));
     w.Key("dropped"), w.Int(static_cast<int64_t>(c.dropped));
+    w.EndObject();
+  }
+  w.EndArray();
+  // -1: unknown (the broker's end offset never arrived).
+  w.Key("lag");
+  w.BeginArray();
+  for (const auto& l : info.lag) {
+    w.BeginObject();
+    w.Key("stream"), w.String(l.key);
+    w.Key("committed"), w.Int(l.committed);
+    w.Key("end"), w.Int(l.end);
+    w.Key("lag"), w.Int(l.lag);
     w.EndObject();
   }
   w.EndArray();

@@ -21,6 +21,16 @@ Result<StoreUri> ParseStoreUri(const std::string& uri) {
                                  "\" (supported: sqlite:PATH, clickhouse://HOST:PORT/DB)");
 }
 
+PipelineOptions DefaultPipelineOptions(const StoreUri& store) {
+  PipelineOptions o;
+  if (store.scheme == "clickhouse") {
+    o.batch_records = 16384;
+    o.batch_bytes = 32 << 20;
+    o.linger = std::chrono::milliseconds(1000);
+  }
+  return o;
+}
+
 Result<std::unique_ptr<Sink>> OpenSink(const std::string& uri, const StoreCredentials& credentials) {
   auto parsed = ParseStoreUri(uri);
   if (!parsed.ok()) return parsed.status();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "pipeline/pipeline.h"
 #include "pipeline/sink.h"
 #include "util/status.h"
 
@@ -25,6 +26,12 @@ struct StoreCredentials {
 };
 
 Result<StoreUri> ParseStoreUri(const std::string& uri);
+
+// Batching that suits the store: SQLite commits small transactions cheaply;
+// ClickHouse wants few, large inserts (each insert makes a part on disk that
+// merges must absorb), so its batches are bigger and wait longer to fill.
+// Only batch_records, batch_bytes and linger differ from PipelineOptions().
+PipelineOptions DefaultPipelineOptions(const StoreUri& store);
 
 // A sink for the store at `uri`.
 Result<std::unique_ptr<Sink>> OpenSink(const std::string& uri, const StoreCredentials& credentials = {});

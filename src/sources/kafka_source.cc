@@ -358,7 +358,8 @@ Status KafkaSource::Finish() {
     while (Clock::now() < until) Message(rd_kafka_consumer_poll(rk_, kPollMs));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }
-  for (const StreamLag& l : Lag()) {
+  std::vector<StreamLag> lag = Lag();
+  for (const StreamLag& l : lag) {
     spdlog::info("kafka: {}: committed {}, end {}, lag {}", l.key, l.committed, l.end, l.lag);
   }
   uint64_t dropped;
@@ -375,7 +376,11 @@ Status KafkaSource::Finish() {
                   result.message());
   }
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
-  closed_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    final_lag_ = std::move(lag);
+  }
   if (err && result.ok()) result = Status::Unavailable("leaving the consumer group: " + kafka::ErrorText(err));
   if (result.ok()) spdlog::info("kafka: offsets committed; left group {}", options_.address.group);
   return result;
@@ -384,6 +389,7 @@ Status KafkaSource::Finish() {
 std::vector<StreamLag> KafkaSource::Lag() const {
   std::vector<StreamLag> out;
   std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return final_lag_;
   if (!rk_) return out;
   for (const auto& [id, p] : partitions_) {
     if (!p.owned) continue;

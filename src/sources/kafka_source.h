@@ -127,6 +127,9 @@ class KafkaSource final : public Source {
   bool repair_pending_ = false;
   bool no_more_acks_ = false;  // Finish() began: nothing will be acknowledged any more
   uint64_t dropped_acks_ = 0;  // acknowledgements for partitions already revoked
+  // Lag() of the moment Finish() committed the final offsets, which Lag()
+  // answers after the consumer closed (for the run's summary).
+  std::vector<StreamLag> final_lag_;
 };
 
 }  // namespace sagaflow::sources
