@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "cli/bench_support.h"
 #include "cli/commands.h"
 #include "events/event_generator.h"
 #include "kafka/dev_broker.h"
@@ -40,19 +41,13 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct BenchKafkaOptions {
-  std::string corpus;
-  uint64_t count = 50000;
-  std::string model;
-  std::string entities;
-  size_t workers = std::max(1u, std::thread::hardware_concurrency());
-  size_t batch_size = 0;   // 0: the store's default (as `run`)
+  EndToEndBenchOptions common;
   size_t batch_bytes = 0;  // 0: the store's default
   int64_t linger_ms = 0;   // 0: the store's default
-  std::string store;  // empty: a fresh SQLite file in a temporary directory
+  std::string store;       // empty: a fresh SQLite file in a temporary directory
   pipeline::StoreCredentials login;
-  int partitions = 0;  // 0 = enough for every event to stay in the mock
-  bool preload = false;  // produce everything first, then consume (a backlog)
-  bool json = false;
+  int partitions = 0;     // 0 = enough for every event to stay in the mock
+  bool preload = false;   // produce everything first, then consume (a backlog)
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -102,44 +97,19 @@ class TimedSource final : public sources::Source {
 };
 
 int RunBenchKafka(const BenchKafkaOptions& o) {
-  auto model = pipeline::AnalysisModel::Load(o.model, o.entities);
+  auto model = pipeline::AnalysisModel::Load(o.common.model, o.common.entities);
   if (!model.ok()) {
     spdlog::error("bench kafka: {}", model.status().ToString());
     return 2;
   }
-  std::string corpus = o.corpus;
-  if (corpus.empty()) {
-    const char* env = std::getenv("SAGAFLOW_SHARED");
-    corpus = std::string(env && *env ? env : SAGAFLOW_SHARED_DEFAULT) + "/corpus/texts.jsonl";
-  }
-  uint64_t skipped = 0;
-  auto texts = events::LoadCorpus(corpus, &skipped);
-  if (!texts.ok()) {
-    spdlog::error("bench kafka: {}", texts.status().ToString());
-    return 2;
-  }
-  events::GeneratorOptions g;
-  g.count = o.count;
-  g.order = events::Order::kRandom;
-  g.start_time = 1700000000;
   // The events are generated before the clock starts: the figures are the
   // broker's, the consumer's and the store's, not the generator's.
-  struct Keyed {
-    const std::string* key;
-    std::string event;
-  };
-  std::vector<Keyed> generated;
-  generated.reserve(o.count);
-  uint64_t total_bytes = 0;
-  auto made = events::GenerateEvents(*texts, g, [&](const events::SourceText& t, std::string_view e) {
-    generated.push_back({&t.id_json, std::string(e)});
-    total_bytes += e.size();
-    return Status::Ok();
-  });
-  if (!made.ok()) {
-    spdlog::error("bench kafka: {}", made.status().ToString());
+  auto generated = GenerateBenchEvents(o.common.corpus, o.common.count);
+  if (!generated.ok()) {
+    spdlog::error("bench kafka: {}", generated.status().ToString());
     return 2;
   }
+  const uint64_t total_bytes = generated->bytes;
   // Size the topic: 2 MB of events per partition on average, as keys do not
   // spread evenly and the mock keeps only ~5 MB of a partition.
   const int partitions = o.partitions ? o.partitions : static_cast<int>(total_bytes / (2 << 20)) + 2;
@@ -148,18 +118,10 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     spdlog::error("bench kafka: {}", broker.status().ToString());
     return 1;
   }
-  fs::path dir = fs::temp_directory_path() / fmt::format("sagaflow-bench-kafka-{}", ::getpid());
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{dir};
-  spdlog::info("bench kafka: {} events ({:.1f} MB) over {} partitions", o.count, total_bytes / 1e6, partitions);
+  ScratchDir dir("sagaflow-bench-kafka");
+  spdlog::info("bench kafka: {} events ({:.1f} MB) over {} partitions", o.common.count, total_bytes / 1e6, partitions);
 
-  const std::string store = o.store.empty() ? "sqlite:" + (dir / "store.db").string() : o.store;
+  const std::string store = o.store.empty() ? "sqlite:" + (dir.path() / "store.db").string() : o.store;
   auto opened = pipeline::OpenSink(store, o.login);
   if (!opened.ok()) {
     spdlog::error("bench kafka: {}", opened.status().ToString());
@@ -189,8 +151,8 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   }
   TimedSource source(kafka_source->get());
   pipeline::PipelineOptions popts = pipeline::DefaultPipelineOptions(*pipeline::ParseStoreUri(store));
-  popts.workers = o.workers;
-  if (o.batch_size) popts.batch_records = o.batch_size;
+  popts.workers = o.common.workers;
+  if (o.common.batch_size) popts.batch_records = o.common.batch_size;
   if (o.batch_bytes) popts.batch_bytes = o.batch_bytes;
   if (o.linger_ms) popts.linger = std::chrono::milliseconds(o.linger_ms);
   popts.stop_when_idle = std::chrono::milliseconds(2000);
@@ -214,8 +176,8 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
       return;
     }
     first_event = Clock::now();
-    for (const Keyed& e : generated) {
-      produce_status = (*prod)->Send(*e.key, e.event);
+    for (const BenchEvent& e : generated->events) {
+      produce_status = (*prod)->Send(e.key, e.event);
       if (!produce_status.ok()) break;
     }
     if (produce_status.ok()) produce_status = (*prod)->Flush(std::chrono::minutes(5));
@@ -243,29 +205,29 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     return 1;
   }
   const auto snap = counters.Snapshot();
-  if (*stored + snap.rejected != o.count) {
+  if (*stored + snap.rejected != o.common.count) {
     spdlog::error("bench kafka: the store holds {} events and {} rejected, expected {}", *stored, snap.rejected,
-                  o.count);
+                  o.common.count);
     return 1;
   }
   // Live: from the first event produced; preload: from the first read.
   const double seconds = Seconds(sink.last_write() - (o.preload ? source.first_read() : first_event));
   const double produce_s = Seconds(last_delivered - first_event);
-  const double eps = o.count / seconds;
+  const double eps = o.common.count / seconds;
   const double mbps = total_bytes / seconds / 1e6;
-  if (o.json) {
+  if (o.common.json) {
     std::string out;
     JsonWriter w(&out);
     w.BeginObject();
     w.Key("benchmark"), w.String("kafka");
-    w.Key("events"), w.Int(static_cast<int64_t>(o.count));
+    w.Key("events"), w.Int(static_cast<int64_t>(o.common.count));
     w.Key("bytes"), w.Int(static_cast<int64_t>(total_bytes));
     w.Key("partitions"), w.Int(partitions);
     w.Key("store"), w.String(pipeline::ParseStoreUri(store)->scheme);
     w.Key("batch_records"), w.Int(static_cast<int64_t>(popts.batch_records));
     w.Key("batch_bytes"), w.Int(static_cast<int64_t>(popts.batch_bytes));
     w.Key("linger_ms"), w.Int(static_cast<int64_t>(popts.linger.count()));
-    w.Key("workers"), w.Int(static_cast<int64_t>(o.workers));
+    w.Key("workers"), w.Int(static_cast<int64_t>(o.common.workers));
     w.Key("cores"), w.Int(std::thread::hardware_concurrency());
     w.Key("produce_seconds"), w.Double(produce_s);
     w.Key("mode"), w.String(o.preload ? "preload" : "live");
@@ -278,7 +240,7 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   } else {
     std::printf("kafka: %s events (%.1f MB) dev broker (%d partitions) -> consumer group -> %s, %zu workers on %u "
                 "cores\n",
-                pipeline::Thousands(o.count).c_str(), total_bytes / 1e6, partitions, sink.Describe().c_str(), o.workers,
+                pipeline::Thousands(o.common.count).c_str(), total_bytes / 1e6, partitions, sink.Describe().c_str(), o.common.workers,
                 std::thread::hardware_concurrency());
     std::printf("  %s %.3f s  %s events/s  %.1f MB/s  (producing took %.3f s)\n",
                 o.preload ? "backlog: first record read to last row queryable"
@@ -291,26 +253,10 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
 }  // namespace
 
 void AddBenchKafkaCommand(CLI::App& app) {
-  // `bench` belongs to bench_command.cc; this adds one benchmark under it.
-  auto found = app.get_subcommands([](CLI::App* a) { return a->get_name() == "bench"; });
-  CLI::App* bench = found.empty() ? app.add_subcommand("bench", "Benchmarks (figures, not tests)") : found.front();
-  if (found.empty()) bench->require_subcommand(1);
-
   auto o = std::make_shared<BenchKafkaOptions>();
-  CLI::App* cmd = bench->add_subcommand(
-      "kafka", "Events/s of `run` from Kafka: dev broker -> consumer group -> analyze -> SQLite, end to end");
-  cmd->add_option("--corpus", o->corpus, "Corpus (default: $SAGAFLOW_SHARED/corpus/texts.jsonl)")
-      ->envname("SAGAFLOW_BENCH_CORPUS");
-  cmd->add_option("--count", o->count, "Events")->envname("SAGAFLOW_BENCH_COUNT")->capture_default_str();
-  cmd->add_option("--model", o->model, "Model JSON")->envname("SAGAFLOW_MODEL")->required();
-  cmd->add_option("--entities", o->entities, "Entity dictionary")->envname("SAGAFLOW_ENTITIES")->required();
-  cmd->add_option("--workers", o->workers, "Analysis threads")
-      ->envname("SAGAFLOW_WORKERS")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "Records per batch (default: the store's, as `run`)")
-      ->envname("SAGAFLOW_BATCH_SIZE")
-      ->check(CLI::Range(1, 1 << 20));
+  CLI::App* cmd = BenchCommand(app)->add_subcommand(
+      "kafka", "Events/s of `run` from Kafka: dev broker -> consumer group -> analyze -> store, end to end");
+  AddEndToEndBenchOptions(cmd, &o->common);
   cmd->add_option("--batch-bytes", o->batch_bytes, "Payload bytes per batch at most (default: the store's)")
       ->envname("SAGAFLOW_BATCH_BYTES")
       ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
@@ -328,7 +274,6 @@ void AddBenchKafkaCommand(CLI::App& app) {
   cmd->add_flag("--preload", o->preload,
                 "Produce every event first, then time the consumer draining the backlog")
       ->envname("SAGAFLOW_BENCH_PRELOAD");
-  cmd->add_flag("--json", o->json, "Print one JSON object instead of text")->envname("SAGAFLOW_BENCH_JSON");
   cmd->callback([o] { SetExitStatus(RunBenchKafka(*o)); });
 }
 

@@ -5,16 +5,13 @@
 // `produce`'s generator. A benchmark, not a test: it prints figures.
 #include <spdlog/spdlog.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <thread>
 
+#include "cli/bench_support.h"
 #include "cli/commands.h"
-#include "events/event_generator.h"
 #include "pipeline/analysis_model.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/report.h"
@@ -25,25 +22,11 @@
 namespace sagaflow::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
 struct BenchPipelineOptions {
-  std::string events;
-  std::string corpus;
-  uint64_t count = 50000;
-  std::string model;
-  std::string entities;
-  size_t workers = std::max(1u, std::thread::hardware_concurrency());
-  size_t batch_size = 2048;
+  EndToEndBenchOptions common;
+  std::string events;  // empty: generate common.count events from common.corpus
   int repeat = 3;
-  bool json = false;
 };
-
-std::string DefaultCorpus() {
-  const char* env = std::getenv("SAGAFLOW_SHARED");
-  std::string shared = env && *env ? env : SAGAFLOW_SHARED_DEFAULT;
-  return shared + "/corpus/texts.jsonl";
-}
 
 struct Measurement {
   double seconds = 0;
@@ -56,9 +39,9 @@ Result<Measurement> RunOnce(const BenchPipelineOptions& o, const pipeline::Analy
   if (!source.ok()) return source.status();
   auto sink = pipeline::OpenSink("sqlite:" + store);
   if (!sink.ok()) return sink.status();
-  pipeline::PipelineOptions popts;
-  popts.workers = o.workers;
-  popts.batch_records = o.batch_size;
+  pipeline::PipelineOptions popts = pipeline::DefaultPipelineOptions(*pipeline::ParseStoreUri("sqlite:" + store));
+  popts.workers = o.common.workers;
+  if (o.common.batch_size) popts.batch_records = o.common.batch_size;
   pipeline::PipelineCounters counters("file", "sqlite");
   pipeline::Pipeline p(**source, **sink, model.classifier, model.matcher, model.dimensions, popts, &counters);
   auto start = std::chrono::steady_clock::now();
@@ -71,48 +54,37 @@ Result<Measurement> RunOnce(const BenchPipelineOptions& o, const pipeline::Analy
 }
 
 int RunBenchPipeline(const BenchPipelineOptions& o) {
-  auto model = pipeline::AnalysisModel::Load(o.model, o.entities);
+  auto model = pipeline::AnalysisModel::Load(o.common.model, o.common.entities);
   if (!model.ok()) {
     spdlog::error("bench pipeline: {}", model.status().ToString());
     return 2;
   }
-  fs::path dir = fs::temp_directory_path() / fmt::format("sagaflow-bench-{}", ::getpid());
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{dir};
-
+  ScratchDir dir("sagaflow-bench-pipeline");
   std::string events = o.events;
   if (events.empty()) {
-    std::string corpus = o.corpus.empty() ? DefaultCorpus() : o.corpus;
-    uint64_t skipped = 0;
-    auto texts = events::LoadCorpus(corpus, &skipped);
-    if (!texts.ok()) {
-      spdlog::error("bench pipeline: {}", texts.status().ToString());
+    auto generated = GenerateBenchEvents(o.common.corpus, o.common.count);
+    if (!generated.ok()) {
+      spdlog::error("bench pipeline: {}", generated.status().ToString());
       return 2;
     }
-    events = (dir / "events.jsonl").string();
+    events = (dir.path() / "events.jsonl").string();
     std::FILE* f = std::fopen(events.c_str(), "wb");
-    events::GeneratorOptions g;
-    g.count = o.count;
-    g.order = events::Order::kRandom;
-    g.start_time = 1700000000;
-    auto n = f ? events::WriteEvents(*texts, g, f) : Result<uint64_t>(Status::IoError("cannot create " + events));
-    if (f) std::fclose(f);
-    if (!n.ok()) {
-      spdlog::error("bench pipeline: {}", n.status().ToString());
+    bool written = f != nullptr;
+    for (const BenchEvent& e : generated->events) {
+      if (!written) break;
+      written = std::fwrite(e.event.data(), 1, e.event.size(), f) == e.event.size() && std::fputc('\n', f) != EOF;
+    }
+    if (f && std::fclose(f) != 0) written = false;
+    if (!written) {
+      spdlog::error("bench pipeline: cannot write {}", events);
       return 1;
     }
-    spdlog::info("bench pipeline: {} events generated from {}", *n, corpus);
+    spdlog::info("bench pipeline: {} events generated", generated->events.size());
   }
 
   std::vector<Measurement> runs;
   for (int i = 0; i < o.repeat; ++i) {
-    std::string store = (dir / fmt::format("store-{}.db", i)).string();
+    std::string store = (dir.path() / fmt::format("store-{}.db", i)).string();
     auto m = RunOnce(o, **model, events, store);
     if (!m.ok()) {
       spdlog::error("bench pipeline: {}", m.status().ToString());
@@ -126,14 +98,14 @@ int RunBenchPipeline(const BenchPipelineOptions& o) {
   const Measurement& median = runs[runs.size() / 2];
   const double eps = median.counters.records / median.seconds;
   const double mbps = median.counters.bytes / median.seconds / 1e6;
-  if (o.json) {
+  if (o.common.json) {
     std::string out;
     JsonWriter w(&out);
     w.BeginObject();
     w.Key("benchmark"), w.String("pipeline");
     w.Key("events"), w.Int(static_cast<int64_t>(median.counters.records));
     w.Key("bytes"), w.Int(static_cast<int64_t>(median.counters.bytes));
-    w.Key("workers"), w.Int(static_cast<int64_t>(o.workers));
+    w.Key("workers"), w.Int(static_cast<int64_t>(o.common.workers));
     w.Key("cores"), w.Int(std::thread::hardware_concurrency());
     w.Key("repeat"), w.Int(o.repeat);
     w.Key("median_seconds"), w.Double(median.seconds);
@@ -144,7 +116,7 @@ int RunBenchPipeline(const BenchPipelineOptions& o) {
     std::fputs(out.c_str(), stdout);
   } else {
     std::printf("pipeline: %s events (%.1f MB) file -> sqlite, %zu workers on %u cores, median of %d runs\n",
-                pipeline::Thousands(median.counters.records).c_str(), median.counters.bytes / 1e6, o.workers,
+                pipeline::Thousands(median.counters.records).c_str(), median.counters.bytes / 1e6, o.common.workers,
                 std::thread::hardware_concurrency(), o.repeat);
     std::printf("  %.3f s  %s events/s  %.1f MB/s\n", median.seconds,
                 pipeline::Thousands(static_cast<uint64_t>(eps)).c_str(), mbps);
@@ -155,34 +127,15 @@ int RunBenchPipeline(const BenchPipelineOptions& o) {
 }  // namespace
 
 void AddBenchPipelineCommand(CLI::App& app) {
-  // `bench` belongs to bench_command.cc; this adds one benchmark under it
-  // (and creates `bench` if that file is not linked in).
-  auto found = app.get_subcommands([](CLI::App* a) { return a->get_name() == "bench"; });
-  CLI::App* bench = found.empty() ? app.add_subcommand("bench", "Benchmarks (figures, not tests)") : found.front();
-  if (found.empty()) bench->require_subcommand(1);
-
   auto o = std::make_shared<BenchPipelineOptions>();
-  CLI::App* cmd = bench->add_subcommand("pipeline", "Events/s of `run`: JSONL events -> analyze -> SQLite");
+  CLI::App* cmd = BenchCommand(app)->add_subcommand("pipeline", "Events/s of `run`: JSONL events -> analyze -> SQLite");
+  AddEndToEndBenchOptions(cmd, &o->common);
   cmd->add_option("--events", o->events, "Events file (default: generate --count events from --corpus)")
       ->envname("SAGAFLOW_BENCH_EVENTS");
-  cmd->add_option("--corpus", o->corpus, "Corpus for generated events (default: $SAGAFLOW_SHARED/corpus/texts.jsonl)")
-      ->envname("SAGAFLOW_BENCH_CORPUS");
-  cmd->add_option("--count", o->count, "Generated events")->envname("SAGAFLOW_BENCH_COUNT")->capture_default_str();
-  cmd->add_option("--model", o->model, "Model JSON")->envname("SAGAFLOW_MODEL")->required();
-  cmd->add_option("--entities", o->entities, "Entity dictionary")->envname("SAGAFLOW_ENTITIES")->required();
-  cmd->add_option("--workers", o->workers, "Analysis threads")
-      ->envname("SAGAFLOW_WORKERS")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "Records per batch")
-      ->envname("SAGAFLOW_BATCH_SIZE")
-      ->check(CLI::Range(1, 1 << 20))
-      ->capture_default_str();
   cmd->add_option("--repeat", o->repeat, "Runs (the median is reported)")
       ->envname("SAGAFLOW_BENCH_REPEAT")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  cmd->add_flag("--json", o->json, "Print one JSON object instead of text")->envname("SAGAFLOW_BENCH_JSON");
   cmd->callback([o] { SetExitStatus(RunBenchPipeline(*o)); });
 }
 

@@ -9,12 +9,11 @@
 // exits with status 2.
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
-#include "io/jsonl_documents.h"
+#include "cli/document_filter.h"
 #include "text/classifier.h"
 #include "text/unicode.h"
 #include "util/json_writer.h"
@@ -22,16 +21,10 @@
 namespace sagaflow::cli {
 namespace {
 
-constexpr size_t kFlushBytes = 1 << 20;
-
 struct ClassifyOptions {
   std::string model;
   std::string input = "-";
 };
-
-bool WriteAll(const std::string& out) {
-  return std::fwrite(out.data(), 1, out.size(), stdout) == out.size();
-}
 
 int RunClassify(const ClassifyOptions& opts) {
   auto classifier = text::Classifier::LoadFile(opts.model);
@@ -39,67 +32,30 @@ int RunClassify(const ClassifyOptions& opts) {
     spdlog::error("classify: {}", classifier.status().ToString());
     return 2;
   }
-  auto docs = io::JsonlDocuments::Open(opts.input);
-  if (!docs.ok()) {
-    spdlog::error("classify: {}", docs.status().ToString());
-    return 2;
-  }
   const std::vector<std::string>& labels = classifier->labels();
   // Label names as JSON strings, encoded once.
   std::vector<std::string> label_json(labels.size());
   for (size_t k = 0; k < labels.size(); ++k) AppendJsonString(&label_json[k], labels[k]);
   std::vector<double> scores(labels.size());
-
-  std::string out;
-  out.reserve(kFlushBytes + 4096);
-  uint64_t rejected = 0, classified = 0;
-  io::Document doc;
-  std::string reason;
-  for (;;) {
-    auto outcome = (*docs)->Next(&doc, &reason);
-    if (!outcome.ok()) {
-      WriteAll(out);
-      spdlog::error("classify: reading {}: {}", opts.input, outcome.status().ToString());
-      return 2;
-    }
-    if (*outcome == io::JsonlDocuments::Outcome::kEnd) break;
-    if (*outcome == io::JsonlDocuments::Outcome::kRejected) {
-      spdlog::warn("classify: {}: {}; skipped", opts.input == "-" ? "stdin" : opts.input, reason);
-      ++rejected;
-      continue;
-    }
-    out.append("{\"id\":");
-    out.append(doc.id_json);
+  return FilterDocuments("classify", opts.input, [&](const io::Document& doc, std::string* out) {
+    out->append("{\"id\":");
+    out->append(doc.id_json);
     if (text::IsBlank(doc.text)) {
-      out.append(",\"label\":null,\"empty\":true}\n");
-    } else {
-      int best = classifier->Predict(doc.text, scores.data());
-      out.append(",\"label\":");
-      out.append(label_json[best]);
-      out.append(",\"scores\":{");
-      for (size_t k = 0; k < labels.size(); ++k) {
-        if (k) out.push_back(',');
-        out.append(label_json[k]);
-        out.push_back(':');
-        JsonWriter(&out).Double(scores[k]);
-      }
-      out.append("}}\n");
+      out->append(",\"label\":null,\"empty\":true}\n");
+      return;
     }
-    ++classified;
-    if (out.size() >= kFlushBytes) {
-      if (!WriteAll(out)) {
-        spdlog::error("classify: writing output failed");
-        return 2;
-      }
-      out.clear();
+    int best = classifier->Predict(doc.text, scores.data());
+    out->append(",\"label\":");
+    out->append(label_json[best]);
+    out->append(",\"scores\":{");
+    for (size_t k = 0; k < labels.size(); ++k) {
+      if (k) out->push_back(',');
+      out->append(label_json[k]);
+      out->push_back(':');
+      JsonWriter(out).Double(scores[k]);
     }
-  }
-  if (!WriteAll(out) || std::fflush(stdout) != 0) {
-    spdlog::error("classify: writing output failed");
-    return 2;
-  }
-  spdlog::debug("classify: {} documents written, {} lines rejected", classified, rejected);
-  return rejected ? 1 : 0;
+    out->append("}}\n");
+  });
 }
 
 }  // namespace

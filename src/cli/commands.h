@@ -5,10 +5,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
+#include "pipeline/store_uri.h"
+
 namespace sagaflow::cli {
 
 void SetExitStatus(int status);
 int ExitStatus();
+
+// The store flags every command that opens one shares: --store URI
+// (SAGAFLOW_STORE, required; `what` describes it in --help) and the
+// ClickHouse login --store-user / --store-password (SAGAFLOW_CLICKHOUSE_USER,
+// SAGAFLOW_CLICKHOUSE_PASSWORD). The pointers must outlive the parse.
+void AddStoreOptions(CLI::App* cmd, std::string* store, pipeline::StoreCredentials* login, const std::string& what);
 
 void AddClassifyCommand(CLI::App& app);  // classify_command.cc
 void AddProduceCommand(CLI::App& app);  // produce_command.cc

@@ -13,13 +13,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
-#include "io/jsonl_documents.h"
+#include "cli/document_filter.h"
 #include "text/classifier.h"
 #include "text/entity_matcher.h"
 #include "text/unicode.h"
@@ -28,17 +27,11 @@
 namespace sagaflow::cli {
 namespace {
 
-constexpr size_t kFlushBytes = 1 << 20;
-
 struct ExtractOptions {
   std::string entities;
   std::string model;
   std::string input = "-";
 };
-
-bool WriteAll(const std::string& out) {
-  return std::fwrite(out.data(), 1, out.size(), stdout) == out.size();
-}
 
 int RunExtract(const ExtractOptions& opts) {
   auto dict = text::EntityDictionary::LoadFile(opts.entities);
@@ -78,68 +71,32 @@ int RunExtract(const ExtractOptions& opts) {
   std::vector<std::string> name_json;  // canonical names as JSON strings
   for (const text::Entity& e : dict->entities()) AppendJsonString(&name_json.emplace_back(), e.name);
 
-  auto docs = io::JsonlDocuments::Open(opts.input);
-  if (!docs.ok()) {
-    spdlog::error("extract: {}", docs.status().ToString());
-    return 2;
-  }
-  std::string out;
-  out.reserve(kFlushBytes + 4096);
   std::vector<text::Mention> mentions;
   mentions.reserve(dict->entities().size());
-  uint64_t rejected = 0, written = 0;
-  io::Document doc;
-  std::string reason;
-  for (;;) {
-    auto outcome = (*docs)->Next(&doc, &reason);
-    if (!outcome.ok()) {
-      WriteAll(out);
-      spdlog::error("extract: reading {}: {}", opts.input, outcome.status().ToString());
-      return 2;
-    }
-    if (*outcome == io::JsonlDocuments::Outcome::kEnd) break;
-    if (*outcome == io::JsonlDocuments::Outcome::kRejected) {
-      spdlog::warn("extract: {}: {}; skipped", opts.input == "-" ? "stdin" : opts.input, reason);
-      ++rejected;
-      continue;
-    }
-    out.append("{\"id\":");
-    out.append(doc.id_json);
+  return FilterDocuments("extract", opts.input, [&](const io::Document& doc, std::string* out) {
+    out->append("{\"id\":");
+    out->append(doc.id_json);
     std::string_view saga;
     if (classifier) {
-      out.append(",\"saga\":");
+      out->append(",\"saga\":");
       if (text::IsBlank(doc.text)) {
-        out.append("null");
+        out->append("null");
       } else {
         const int label = classifier->Predict(doc.text, scores.data());
         saga = classifier->labels()[label];
-        out.append(label_json[label]);
+        out->append(label_json[label]);
       }
     }
     matcher->Count(doc.text, saga, &mentions);
-    out.append(",\"mentions\":{");
+    out->append(",\"mentions\":{");
     for (size_t k = 0; k < mentions.size(); ++k) {
-      if (k) out.push_back(',');
-      out.append(name_json[mentions[k].entity]);
-      out.push_back(':');
-      out.append(std::to_string(mentions[k].count));
+      if (k) out->push_back(',');
+      out->append(name_json[mentions[k].entity]);
+      out->push_back(':');
+      out->append(std::to_string(mentions[k].count));
     }
-    out.append("}}\n");
-    ++written;
-    if (out.size() >= kFlushBytes) {
-      if (!WriteAll(out)) {
-        spdlog::error("extract: writing output failed");
-        return 2;
-      }
-      out.clear();
-    }
-  }
-  if (!WriteAll(out) || std::fflush(stdout) != 0) {
-    spdlog::error("extract: writing output failed");
-    return 2;
-  }
-  spdlog::debug("extract: {} documents written, {} lines rejected", written, rejected);
-  return rejected ? 1 : 0;
+    out->append("}}\n");
+  });
 }
 
 }  // namespace

@@ -118,13 +118,7 @@ void AddQueryCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("query", "Analytics over a store (top entities, sagas, rejected, trend)");
   cmd->require_subcommand(1);
   cmd->fallthrough();  // --store/--format may also follow the query name
-  cmd->add_option("--store", o->store, "Store: sqlite:PATH or clickhouse://HOST:8123/DB")
-      ->envname("SAGAFLOW_STORE")
-      ->required();
-  cmd->add_option("--store-user", o->store_login.user, "ClickHouse user (default: the URI's, else \"default\")")
-      ->envname("SAGAFLOW_CLICKHOUSE_USER");
-  cmd->add_option("--store-password", o->store_login.password, "ClickHouse password (default: the URI's)")
-      ->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
+  AddStoreOptions(cmd, &o->store, &o->store_login, "Store: sqlite:PATH or clickhouse://HOST:8123/DB");
   cmd->add_option("--format", o->format, "auto (table on a terminal, else json), table, json or csv")
       ->envname("SAGAFLOW_FORMAT")
       ->check(CLI::IsMember({"auto", "table", "json", "csv"}))

@@ -198,13 +198,7 @@ void AddRunCommand(CLI::App& app) {
                   "(docs/kafka.md)")
       ->envname("SAGAFLOW_SOURCE")
       ->capture_default_str();
-  cmd->add_option("--store", o->store, "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)")
-      ->envname("SAGAFLOW_STORE")
-      ->required();
-  cmd->add_option("--store-user", o->store_login.user, "ClickHouse user (default: the URI's, else \"default\")")
-      ->envname("SAGAFLOW_CLICKHOUSE_USER");
-  cmd->add_option("--store-password", o->store_login.password, "ClickHouse password (default: the URI's)")
-      ->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
+  AddStoreOptions(cmd, &o->store, &o->store_login, "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
   cmd->add_option("--model", o->model, "Model JSON (sagaflow train or tools/export_sklearn_model.py)")
       ->envname("SAGAFLOW_MODEL")
       ->required();
