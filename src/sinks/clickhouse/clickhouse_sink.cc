@@ -15,15 +15,6 @@ namespace {
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
-void AppendUint(std::string* out, uint64_t v) {
-  fmt::format_int f(v);
-  out->append(f.data(), f.size());
-}
-void AppendInt(std::string* out, int64_t v) {
-  fmt::format_int f(v);
-  out->append(f.data(), f.size());
-}
-
 bool Contains(const std::vector<uint64_t>& sorted, uint64_t v) {
   return std::binary_search(sorted.begin(), sorted.end(), v);
 }
@@ -109,10 +100,7 @@ Status ClickHouseSink::UpsertDimensions(const pipeline::Dimensions& dims) {
       return Status::Corruption(fmt::format("dim_saga: id {} of saga \"{}\" is taken by \"{}\"", s.id, s.name, it->second));
     }
     if (it == sagas.end()) {
-      AppendUint(&insert, id);
-      insert.push_back('\t');
-      AppendTsvField(&insert, s.name);
-      insert.push_back('\n');
+      TsvRows(&insert).Uint(id).Text(s.name).EndRow();
     }
     saga_ids_.push_back(id);
   }
@@ -154,16 +142,7 @@ Status ClickHouseSink::UpsertDimensions(const pipeline::Dimensions& dims) {
       version = std::max(now_ms, it->second.version + 1);
     }
     if (it == entities.end() || it->second.kind != e.kind) {
-      AppendUint(&insert, id);
-      insert.push_back('\t');
-      AppendTsvField(&insert, e.name);
-      insert.push_back('\t');
-      AppendUint(&insert, static_cast<uint64_t>(e.saga_id));
-      insert.push_back('\t');
-      AppendTsvField(&insert, e.kind);
-      insert.push_back('\t');
-      AppendUint(&insert, version);
-      insert.push_back('\n');
+      TsvRows(&insert).Uint(id).Text(e.name).Uint(static_cast<uint64_t>(e.saga_id)).Text(e.kind).Uint(version).EndRow();
     }
     entity_ids_.push_back(id);
   }
@@ -300,39 +279,28 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
     const uint64_t source_id = source_ids[e.stream];
     const uint64_t saga_id = e.saga >= 0 ? saga_ids_[static_cast<size_t>(e.saga)] : 0;
     // fact_event: source_id, position, line, article_id, saga_id, readers, time, status
-    AppendUint(&events, source_id);
-    events.push_back('\t');
-    AppendUint(&events, e.position);
-    events.push_back('\t');
-    AppendUint(&events, e.line);
-    events.push_back('\t');
-    AppendTsvField(&events, e.article_id);
-    events.push_back('\t');
-    AppendUint(&events, saga_id);
-    events.push_back('\t');
-    AppendInt(&events, e.readers);
-    events.push_back('\t');
-    AppendInt(&events, e.time);
-    events.push_back('\t');
-    events += pipeline::EventStatusName(e.status);
-    events.push_back('\n');
+    TsvRows(&events)
+        .Uint(source_id)
+        .Uint(e.position)
+        .Uint(e.line)
+        .Text(e.article_id)
+        .Uint(saga_id)
+        .Int(e.readers)
+        .Int(e.time)
+        .Text(pipeline::EventStatusName(e.status))
+        .EndRow();
     for (uint32_t i = 0; i < e.mention_count; ++i) {
       const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
       // fact_readers: saga_id, entity_id, time, source_id, position, mentions, readers
-      AppendUint(&mentions, saga_id);
-      mentions.push_back('\t');
-      AppendUint(&mentions, entity_ids_[m.entity]);
-      mentions.push_back('\t');
-      AppendInt(&mentions, e.time);
-      mentions.push_back('\t');
-      AppendUint(&mentions, source_id);
-      mentions.push_back('\t');
-      AppendUint(&mentions, e.position);
-      mentions.push_back('\t');
-      AppendUint(&mentions, m.count);
-      mentions.push_back('\t');
-      AppendInt(&mentions, e.readers);
-      mentions.push_back('\n');
+      TsvRows(&mentions)
+          .Uint(saga_id)
+          .Uint(entity_ids_[m.entity])
+          .Int(e.time)
+          .Uint(source_id)
+          .Uint(e.position)
+          .Uint(m.count)
+          .Int(e.readers)
+          .EndRow();
       ++report.mentions;
     }
   }
@@ -344,44 +312,32 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
     }
     ++report.dead_letters;
     // dead_letter: source_id, position, line, reason, detail, excerpt, payload_bytes, received_at
-    AppendUint(&dead_letters, source_ids[d.stream]);
-    dead_letters.push_back('\t');
-    AppendUint(&dead_letters, d.position);
-    dead_letters.push_back('\t');
-    AppendUint(&dead_letters, d.line);
-    dead_letters.push_back('\t');
-    AppendTsvField(&dead_letters, events::RejectReasonName(d.reason));
-    dead_letters.push_back('\t');
-    AppendTsvField(&dead_letters, d.detail);
-    dead_letters.push_back('\t');
-    AppendTsvField(&dead_letters, d.excerpt);
-    dead_letters.push_back('\t');
-    AppendUint(&dead_letters, d.payload_bytes);
-    dead_letters.push_back('\t');
-    AppendInt(&dead_letters, now);
-    dead_letters.push_back('\n');
+    TsvRows(&dead_letters)
+        .Uint(source_ids[d.stream])
+        .Uint(d.position)
+        .Uint(d.line)
+        .Text(events::RejectReasonName(d.reason))
+        .Text(d.detail)
+        .Text(d.excerpt)
+        .Uint(d.payload_bytes)
+        .Int(now)
+        .EndRow();
   }
   for (size_t i = 0; i < batch.streams.size(); ++i) {
     const pipeline::StreamCheckpoint& s = batch.streams[i];
     auto first_seen = FirstSeen(s, source_ids[i]);
     if (!first_seen.ok()) return first_seen.status();
     // source: source_id, stream_key, description, position, line, digest, first_seen_at, updated_at
-    AppendUint(&checkpoints, source_ids[i]);
-    checkpoints.push_back('\t');
-    AppendTsvField(&checkpoints, s.key);
-    checkpoints.push_back('\t');
-    AppendTsvField(&checkpoints, s.description);
-    checkpoints.push_back('\t');
-    AppendUint(&checkpoints, s.checkpoint.position);
-    checkpoints.push_back('\t');
-    AppendUint(&checkpoints, s.checkpoint.line);
-    checkpoints.push_back('\t');
-    AppendUint(&checkpoints, s.checkpoint.digest);
-    checkpoints.push_back('\t');
-    AppendInt(&checkpoints, *first_seen);
-    checkpoints.push_back('\t');
-    AppendInt(&checkpoints, now);
-    checkpoints.push_back('\n');
+    TsvRows(&checkpoints)
+        .Uint(source_ids[i])
+        .Text(s.key)
+        .Text(s.description)
+        .Uint(s.checkpoint.position)
+        .Uint(s.checkpoint.line)
+        .Uint(s.checkpoint.digest)
+        .Int(*first_seen)
+        .Int(now)
+        .EndRow();
   }
 
   // Mentions before their events: an event found stored by the pre-check

@@ -64,16 +64,19 @@ TEST(ClickHouseSql, QuoteStringEscapesQuotesBackslashesAndControls) {
 }
 
 TEST(ClickHouseSql, TsvFieldsRoundTrip) {
-  std::string row;
-  for (size_t i = 0; i < HostileStrings().size(); ++i) {
-    if (i > 0) row.push_back('\t');
-    AppendTsvField(&row, HostileStrings()[i]);
-  }
-  EXPECT_EQ(row.find('\n'), std::string::npos);
-  auto rows = ParseTsv(row + "\n", HostileStrings().size());
-  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-  ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0], HostileStrings());
+  std::string data;
+  TsvRows rows(&data);
+  for (const std::string& s : HostileStrings()) rows.Text(s);
+  EXPECT_EQ(data.find('\n'), std::string::npos);
+  rows.EndRow();
+  rows.Uint(18446744073709551615u).Int(-9223372036854775807 - 1).Text("").EndRow();
+  EXPECT_EQ(rows.rows(), 2u);
+  const size_t first_row = data.find('\n') + 1;
+  EXPECT_EQ(data.substr(first_row), "18446744073709551615\t-9223372036854775808\t\n");
+  auto parsed = ParseTsv(data.substr(0, first_row), HostileStrings().size());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed->size(), 1u);
+  EXPECT_EQ((*parsed)[0], HostileStrings());
 }
 
 TEST(ClickHouseSql, ParseTsvUnescapesClickHouseOutput) {

@@ -98,6 +98,37 @@ bool IsPlainIdentifier(std::string_view name) noexcept {
 
 void AppendTsvField(std::string* out, std::string_view s) { AppendEscaped(out, s, 0); }
 
+void TsvRows::Separate() {
+  if (in_row_) out_->push_back('\t');
+  in_row_ = true;
+}
+
+TsvRows& TsvRows::Uint(uint64_t v) {
+  Separate();
+  fmt::format_int f(v);
+  out_->append(f.data(), f.size());
+  return *this;
+}
+
+TsvRows& TsvRows::Int(int64_t v) {
+  Separate();
+  fmt::format_int f(v);
+  out_->append(f.data(), f.size());
+  return *this;
+}
+
+TsvRows& TsvRows::Text(std::string_view s) {
+  Separate();
+  AppendTsvField(out_, s);
+  return *this;
+}
+
+void TsvRows::EndRow() {
+  out_->push_back('\n');
+  in_row_ = false;
+  ++rows_;
+}
+
 Result<std::vector<std::vector<std::string>>> ParseTsv(std::string_view body, size_t columns) {
   std::vector<std::vector<std::string>> rows;
   size_t start = 0;

@@ -9,6 +9,7 @@
 // rows a SELECT ... FORMAT TabSeparated returns).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,26 @@ bool IsPlainIdentifier(std::string_view name) noexcept;
 
 // Appends `s` escaped for a TabSeparated field (\\, \t, \n, \r, \0, \b, \f).
 void AppendTsvField(std::string* out, std::string_view s);
+
+// Appends TabSeparated rows to a string, one field at a time:
+//   TsvRows rows(&data);
+//   rows.Uint(id).Text(name).Int(time).EndRow();
+// Not thread-safe; `out` must outlive it.
+class TsvRows {
+ public:
+  explicit TsvRows(std::string* out) : out_(out) {}
+  TsvRows& Uint(uint64_t v);
+  TsvRows& Int(int64_t v);
+  TsvRows& Text(std::string_view s);  // escaped with AppendTsvField
+  void EndRow();
+  size_t rows() const { return rows_; }
+
+ private:
+  void Separate();
+  std::string* out_;
+  bool in_row_ = false;
+  size_t rows_ = 0;
+};
 
 // Splits a TabSeparated result into rows of unescaped fields. Fails on a
 // row whose field count differs from `columns`.
