@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   sagaflow::cli::AddClassifyCommand(app);
   sagaflow::cli::AddProduceCommand(app);
   sagaflow::cli::AddRunCommand(app);
+  sagaflow::cli::AddMigrateCommand(app);
   sagaflow::cli::AddQueryCommand(app);
   sagaflow::cli::AddTrainCommand(app);
   sagaflow::cli::AddBenchCommand(app);
