@@ -67,6 +67,25 @@ Status LineReader::Fill() {
   return Status::Ok();
 }
 
+void LineReader::Emit(Line* line, uint64_t start_offset, size_t len, size_t terminator, bool too_long) {
+  ++line_no_;
+  line->number = line_no_;
+  line->offset = start_offset;
+  const size_t consumed = len + terminator;
+  if (too_long || len > max_line_) {
+    line->kind = Kind::kTooLong;
+    line->text = {};
+  } else {
+    if (len > 0 && buf_[begin_ + len - 1] == '\r') --len;
+    line->kind = Kind::kLine;
+    // Padding contract: bytes after the view are readable. They are within
+    // buf_ + cap_ + kPadding because len < cap_.
+    line->text = std::string_view(buf_.get() + begin_, len);
+  }
+  consumed_ += consumed;
+  begin_ += consumed;
+}
+
 Status LineReader::Next(Line* line) {
   bool too_long = false;
   uint64_t start_offset = consumed_;
@@ -74,23 +93,7 @@ Status LineReader::Next(Line* line) {
     const char* base = buf_.get();
     const char* nl = static_cast<const char*>(std::memchr(base + begin_, '\n', end_ - begin_));
     if (nl != nullptr) {
-      size_t len = static_cast<size_t>(nl - (base + begin_));
-      size_t next = begin_ + len + 1;
-      ++line_no_;
-      line->number = line_no_;
-      line->offset = start_offset;
-      if (too_long || len > max_line_) {
-        line->kind = Kind::kTooLong;
-        line->text = {};
-      } else {
-        if (len > 0 && base[begin_ + len - 1] == '\r') --len;
-        line->kind = Kind::kLine;
-        line->text = std::string_view(base + begin_, len);
-        // Padding contract: bytes after the view are readable. They are
-        // within buf_ + cap_ + kPadding because len < cap_.
-      }
-      consumed_ += next - begin_;
-      begin_ = next;
+      Emit(line, start_offset, static_cast<size_t>(nl - (base + begin_)), 1, too_long);
       return Status::Ok();
     }
     if (eof_) {
@@ -98,22 +101,9 @@ Status LineReader::Next(Line* line) {
         line->kind = Kind::kEnd;
         return Status::Ok();
       }
-      // Last line without a trailing newline.
-      size_t len = end_ - begin_;
-      ++line_no_;
-      line->number = line_no_;
-      line->offset = start_offset;
-      if (too_long || len > max_line_) {
-        line->kind = Kind::kTooLong;
-        line->text = {};
-      } else {
-        if (len > 0 && buf_[begin_ + len - 1] == '\r') --len;
-        line->kind = Kind::kLine;
-        line->text = std::string_view(buf_.get() + begin_, len);
-        std::memset(buf_.get() + end_, 0, std::min(kPadding, cap_ + kPadding - end_));
-      }
-      consumed_ += end_ - begin_;
-      begin_ = end_;
+      // Last line without a trailing newline: zero the padding after it.
+      std::memset(buf_.get() + end_, 0, std::min(kPadding, cap_ + kPadding - end_));
+      Emit(line, start_offset, end_ - begin_, 0, too_long);
       return Status::Ok();
     }
     if (end_ - begin_ > max_line_) {

@@ -49,6 +49,9 @@ class LineReader {
 
  private:
   Status Fill();  // reads more bytes after compacting the buffer
+  // Hands out the line of `len` bytes at begin_ (followed by `terminator`
+  // newline bytes; dropped if too_long) and consumes both.
+  void Emit(Line* line, uint64_t start_offset, size_t len, size_t terminator, bool too_long);
   int fd_;
   bool owns_fd_;
   size_t max_line_;

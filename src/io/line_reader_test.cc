@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +57,50 @@ TEST(LineReader, SkipsOverlongLinesWithoutLosingTheNext) {
   EXPECT_EQ(lines[2].number, 3u);
   EXPECT_EQ(lines[2].offset, 3u + 5001u);
   EXPECT_EQ(lines[3].kind, LineReader::Kind::kTooLong);
+}
+
+// Generated inputs (line lengths around the limit and the buffer size, CRs,
+// a last line with or without its newline) against a plain split.
+TEST(LineReader, EqualsAPlainSplitOnGeneratedInputs) {
+  std::mt19937 rng(20261127);
+  for (int round = 0; round < 300; ++round) {
+    const size_t max_line = 1 + rng() % 200;
+    std::string data;
+    const int lines = static_cast<int>(rng() % 12);
+    for (int i = 0; i < lines; ++i) {
+      const unsigned pick = rng() % 3;
+      size_t len = pick == 0 ? max_line + rng() % 3 - 1 : pick == 1 ? rng() % 4 : rng() % (2 * max_line + 2);
+      for (size_t k = 0; k < len; ++k) data.push_back(rng() % 9 == 0 ? '\r' : static_cast<char>('a' + rng() % 26));
+      if (i + 1 < lines || rng() % 2) data.push_back('\n');
+    }
+    struct Expected {
+      LineReader::Kind kind;
+      std::string text;
+      uint64_t offset;
+    };
+    std::vector<Expected> expected;
+    for (size_t start = 0; start < data.size();) {
+      size_t nl = data.find('\n', start);
+      size_t end = nl == std::string::npos ? data.size() : nl;
+      std::string text = data.substr(start, end - start);
+      if (text.size() > max_line) {
+        expected.push_back({LineReader::Kind::kTooLong, "", start});
+      } else {
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+        expected.push_back({LineReader::Kind::kLine, text, start});
+      }
+      start = nl == std::string::npos ? data.size() : nl + 1;
+    }
+    std::vector<std::string> texts;
+    auto got = ReadAll(data, max_line, &texts);
+    ASSERT_EQ(got.size(), expected.size()) << "round " << round;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].kind, expected[i].kind) << "round " << round << " line " << i + 1;
+      EXPECT_EQ(texts[i], expected[i].text) << "round " << round << " line " << i + 1;
+      EXPECT_EQ(got[i].offset, expected[i].offset) << "round " << round << " line " << i + 1;
+      EXPECT_EQ(got[i].number, i + 1);
+    }
+  }
 }
 
 }  // namespace
