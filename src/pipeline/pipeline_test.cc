@@ -20,25 +20,15 @@
 #include "text/classifier.h"
 #include "text/entity_dictionary.h"
 #include "text/entity_matcher.h"
+#include "support/tiny_model.h"
 
 namespace sagaflow::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kModel = R"({
-  "format": "sagaflow-text-classifier", "version": 1, "labels": ["got", "lotr", "hp"],
-  "vectorizer": {"type": "count", "lowercase": true, "token_pattern": "(?u)\\b\\w\\w+\\b",
-                 "ngram_range": [1, 1], "binary": false, "terms": ["ring", "wand"]},
-  "classifier": {"kind": "LinearSVC", "scheme": "ovr", "coef": [[0, 0], [1, 0], [0, 1]], "intercept": [0, 0, 0]}
-})";
-
-constexpr const char* kEntities =
-    "saga\tname\tkind\taliases\n"
-    "got\tJon Snow\tcharacter\tJon\n"
-    "lotr\tFrodo\tcharacter\n"
-    "hp\tHarry\tcharacter\n"
-    "*\tTom\tother\n";
+using ::sagaflow::testing::kTinyEntitiesTsv;
+using ::sagaflow::testing::kTinyModelJson;
 
 // A sink that fails its n-th write (1-based), delegating the others.
 class FailingSink : public Sink {
@@ -70,9 +60,9 @@ class PipelineTest : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto c = text::Classifier::FromJson(kModel);
+    auto c = text::Classifier::FromJson(kTinyModelJson);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
-    auto d = text::EntityDictionary::FromCurated(kEntities);
+    auto d = text::EntityDictionary::FromCurated(kTinyEntitiesTsv);
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     auto m = text::EntityMatcher::Build(*d);
     ASSERT_TRUE(m.ok());

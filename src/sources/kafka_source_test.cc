@@ -22,6 +22,7 @@
 #include "pipeline/pipeline.h"
 #include "sinks/sqlite/sqlite_sink.h"
 #include "sources/file_source.h"
+#include "support/tiny_model.h"
 
 namespace sagaflow::sources {
 namespace {
@@ -30,19 +31,8 @@ namespace fs = std::filesystem;
 using kafka::testing::FirstDifference;
 using kafka::testing::StoreFingerprint;
 
-constexpr const char* kModel = R"({
-  "format": "sagaflow-text-classifier", "version": 1, "labels": ["got", "lotr", "hp"],
-  "vectorizer": {"type": "count", "lowercase": true, "token_pattern": "(?u)\\b\\w\\w+\\b",
-                 "ngram_range": [1, 1], "binary": false, "terms": ["ring", "wand"]},
-  "classifier": {"kind": "LinearSVC", "scheme": "ovr", "coef": [[0, 0], [1, 0], [0, 1]], "intercept": [0, 0, 0]}
-})";
-
-constexpr const char* kEntities =
-    "saga\tname\tkind\taliases\n"
-    "got\tJon Snow\tcharacter\tJon\n"
-    "lotr\tFrodo\tcharacter\n"
-    "hp\tHarry\tcharacter\n"
-    "*\tTom\tother\n";
+using ::sagaflow::testing::kTinyEntitiesTsv;
+using ::sagaflow::testing::kTinyModelJson;
 
 // Fast group protocol for tests: the mock waits session.timeout - 1 s for
 // members to rejoin.
@@ -83,8 +73,8 @@ class KafkaSourceTest : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    std::ofstream(dir_ / "model.json") << kModel;
-    std::ofstream(dir_ / "entities.tsv") << kEntities;
+    std::ofstream(dir_ / "model.json") << kTinyModelJson;
+    std::ofstream(dir_ / "entities.tsv") << kTinyEntitiesTsv;
     auto model = pipeline::AnalysisModel::Load((dir_ / "model.json").string(), (dir_ / "entities.tsv").string());
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     model_ = std::move(*model);
