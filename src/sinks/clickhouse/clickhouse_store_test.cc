@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "pipeline/batch_testing.h"
 #include "sinks/clickhouse/clickhouse_analytics.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/clickhouse/clickhouse_testing.h"
@@ -25,6 +26,11 @@ using pipeline::Dimensions;
 using pipeline::EntityDim;
 using pipeline::EventRow;
 using pipeline::EventStatus;
+using pipeline::testing::AddEvent;
+
+void Checkpoint(Batch* b, uint64_t position, std::string key = "file:test") {
+  pipeline::testing::SetCheckpoint(b, position, std::move(key));
+}
 
 const std::vector<std::string> kHostile = {
     "tab\there", "new\nline", "back\\slash\\", "quote ' and \"", "'; DROP TABLE fact_event; --",
@@ -86,26 +92,6 @@ class ClickHouseStoreTest : public ::testing::Test {
     auto a = ClickHouseAnalytics::Open(config_);
     EXPECT_TRUE(a.ok()) << a.status().ToString();
     return std::move(*a);
-  }
-
-  static void AddEvent(Batch* b, uint32_t stream, uint64_t position, int saga, int64_t readers, int64_t time,
-                       std::vector<std::pair<uint32_t, uint32_t>> mentions = {}, std::string id = "") {
-    EventRow& e = b->events.emplace_back();
-    e.stream = stream;
-    e.position = position;
-    e.line = position + 1;
-    e.article_id = id.empty() ? "article-" + std::to_string(position) : id;
-    e.saga = saga;
-    e.readers = readers;
-    e.time = time;
-    e.status = saga < 0 ? EventStatus::kEmpty : EventStatus::kClassified;
-    e.first_mention = static_cast<uint32_t>(b->mentions.size());
-    for (auto [entity, count] : mentions) b->mentions.push_back({entity, count});
-    e.mention_count = static_cast<uint32_t>(mentions.size());
-    ++b->records;
-  }
-  static void Checkpoint(Batch* b, uint64_t position, std::string key = "file:test") {
-    b->streams = {{key, "test input", {position, position + 1, 1234}}};
   }
 
   std::string address_, database_, uri_;

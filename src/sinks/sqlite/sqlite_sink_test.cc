@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "pipeline/batch_testing.h"
 #include "sinks/sqlite/migrations.h"
 #include "sinks/sqlite/sqlite_analytics.h"
 #include "sinks/sqlite/sqlite_sink.h"
@@ -53,25 +54,12 @@ class SqliteStoreTest : public ::testing::Test {
     return std::move(*a);
   }
 
-  // Adds an event at `position` of stream 0 with mentions {entity, count}.
+  // An event at `position` of stream 0 (pipeline/batch_testing.h).
   static void AddEvent(Batch* b, uint64_t position, int saga, int64_t readers, int64_t time,
-                       std::vector<std::pair<uint32_t, uint32_t>> mentions = {}) {
-    EventRow& e = b->events.emplace_back();
-    e.position = position;
-    e.line = position + 1;
-    e.article_id = "article-" + std::to_string(position);
-    e.saga = saga;
-    e.readers = readers;
-    e.time = time;
-    e.status = saga < 0 ? EventStatus::kEmpty : EventStatus::kClassified;
-    e.first_mention = static_cast<uint32_t>(b->mentions.size());
-    for (auto [entity, count] : mentions) b->mentions.push_back({entity, count});
-    e.mention_count = static_cast<uint32_t>(mentions.size());
-    ++b->records;
+                       const std::vector<std::pair<uint32_t, uint32_t>>& mentions = {}) {
+    pipeline::testing::AddEvent(b, 0, position, saga, readers, time, mentions);
   }
-  static void Checkpoint(Batch* b, uint64_t position) {
-    b->streams = {{"file:test", "test input", {position, position + 1, 1234}}};
-  }
+  static void Checkpoint(Batch* b, uint64_t position) { pipeline::testing::SetCheckpoint(b, position); }
 
   std::string path_;
   Dimensions dims_;
