@@ -66,6 +66,7 @@ class TimedSink final : public pipeline::Sink {
     last_write_ = Clock::now();
     return r;
   }
+  void Abandon() noexcept override { inner_->Abandon(); }
   Clock::time_point last_write() const { return last_write_; }
 
  private:

@@ -349,6 +349,11 @@ void Pipeline::RequestStop() noexcept {
   state_->slot_cv.notify_all();
 }
 
+void Pipeline::Abandon() noexcept {
+  RequestStop();
+  state_->sink.Abandon();
+}
+
 Status Pipeline::Run() {
   State& s = *state_;
   SAGAFLOW_RETURN_IF_ERROR(s.sink.Prepare(s.dims).WithContext(s.sink.Describe()));

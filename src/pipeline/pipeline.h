@@ -65,6 +65,13 @@ class Pipeline {
   // async-signal-safe: call it from a thread that waits for signals).
   void RequestStop() noexcept;
 
+  // Stops without waiting for the store: reading ends as with RequestStop(),
+  // and a write the store has not acknowledged (one retrying through an
+  // outage) is abandoned (Sink::Abandon). Run() then returns kUnavailable;
+  // what was not stored is not acknowledged to the source either, so the
+  // next run reads it again. Thread-safe.
+  void Abandon() noexcept;
+
  private:
   struct State;
   std::unique_ptr<State> state_;

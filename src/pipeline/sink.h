@@ -88,6 +88,11 @@ class Sink : public sources::CheckpointReader {
   virtual Status Prepare(const Dimensions& dimensions) = 0;
   // Stores `batch` and its checkpoints atomically; returns once durable.
   virtual Result<WriteReport> Write(const Batch& batch) = 0;
+  // Makes a Write() that waits for the store (retrying through an outage)
+  // give up soon: it then fails with kUnavailable, having acknowledged
+  // nothing it did not store. Thread-safe; the only member that may be
+  // called while another thread is inside Write().
+  virtual void Abandon() noexcept {}
 };
 
 }  // namespace sagaflow::pipeline

@@ -50,7 +50,7 @@ class ClickHouseSink final : public pipeline::Sink {
 
   // Ends a retry loop early (thread-safe): the pending Write() then fails
   // with kUnavailable, having acknowledged nothing it did not store.
-  void RequestStop() { stop_.store(true); }
+  void Abandon() noexcept override { stop_.store(true); }
 
   const RetryStats& retry_stats() const { return retrier_.stats(); }
   const ClientStats& client_stats() const { return client_->stats(); }
