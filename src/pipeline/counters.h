@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "events/event.h"
+#include "pipeline/latency.h"
 
 namespace sagaflow::pipeline {
 
@@ -60,6 +61,8 @@ class PipelineCounters {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> classified{0}, empty{0}, batches{0};
   std::array<std::atomic<uint64_t>, events::kRejectReasonCount> rejected_by_reason{};
+  // From a batch's first record read to the store's acknowledgement.
+  LatencyHistogram batch_seconds;
 
   CountersSnapshot Snapshot() const;
 

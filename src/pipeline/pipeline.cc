@@ -34,6 +34,7 @@ struct RawBatch {
 };
 
 struct AnalyzedBatch {
+  Clock::time_point opened;  // when its first record was read
   Batch batch;
   AnalyzeTally tally;
   std::vector<uint32_t> source_streams;  // batch.streams[i] is the source's stream source_streams[i]
@@ -255,6 +256,7 @@ void Pipeline::State::Worker() {
       work.pop_front();
     }
     auto analyzed = std::make_unique<AnalyzedBatch>();
+    analyzed->opened = raw->opened;
     Analyze(*raw, analyzed.get(), &analyzer);
     counters->analyze.received.fetch_add(analyzed->batch.records, std::memory_order_relaxed);
     const uint64_t sequence = raw->sequence;
@@ -321,6 +323,7 @@ Status Pipeline::State::Committer() {
           Status st = source.Acknowledge(batch->source_streams[i], b.streams[i].checkpoint);
           if (!st.ok()) Fail(st.WithContext(source.Describe()));
         }
+        counters->batch_seconds.Observe(std::chrono::duration<double>(Clock::now() - batch->opened).count());
       }
     }
     {

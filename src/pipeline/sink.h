@@ -18,6 +18,7 @@
 
 #include "events/event.h"
 #include "pipeline/dimensions.h"
+#include "pipeline/latency.h"
 #include "sources/source.h"
 #include "util/status.h"
 
@@ -93,6 +94,9 @@ class Sink : public sources::CheckpointReader {
   // nothing it did not store. Thread-safe; the only member that may be
   // called while another thread is inside Write().
   virtual void Abandon() noexcept {}
+  // The store's request latencies and health, for monitoring; nullptr when
+  // it keeps none. Lives as long as the sink; thread-safe.
+  virtual const StoreStats* stats() const noexcept { return nullptr; }
 };
 
 }  // namespace sagaflow::pipeline

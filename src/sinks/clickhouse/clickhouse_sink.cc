@@ -42,6 +42,7 @@ Result<std::string> ClickHouseSink::Select(std::string_view what, const std::str
   Result<std::string> out = Status::Internal("unset");
   SAGAFLOW_RETURN_IF_ERROR(retrier_.Run(what, [&] {
     out = client_->Query(sql);
+    stats_.SetUp(out.ok() || out.status().code() != Status::Code::kUnavailable);
     return out.ok() ? Status::Ok() : out.status();
   }));
   return out;
@@ -56,8 +57,20 @@ Status ClickHouseSink::InsertRows(const char* table, const char* columns, const 
     settings.emplace_back("insert_deduplication_token",
                           fmt::format("sagaflow-{}-{:016x}-{}", table, sources::Fnv1a64(rows), rows.size()));
   }
-  return retrier_.Run(fmt::format("insert into {}", table),
-                      [&] { return client_->Insert(sql, rows, settings); })
+  const auto& tables = stats_.tables();
+  const size_t t = static_cast<size_t>(std::find(tables.begin(), tables.end(), table) - tables.begin());
+  return retrier_
+      .Run(fmt::format("insert into {}", table),
+           [&] {
+             const auto start = std::chrono::steady_clock::now();
+             Status st = client_->Insert(sql, rows, settings);
+             if (t < tables.size()) {
+               stats_.insert_seconds(t).Observe(
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+             }
+             stats_.SetUp(st.code() != Status::Code::kUnavailable);
+             return st;
+           })
       .WithContext(fmt::format("insert into {}", table));
 }
 

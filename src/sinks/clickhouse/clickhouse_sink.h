@@ -52,6 +52,7 @@ class ClickHouseSink final : public pipeline::Sink {
   // with kUnavailable, having acknowledged nothing it did not store.
   void Abandon() noexcept override { stop_.store(true); }
 
+  const pipeline::StoreStats* stats() const noexcept override { return &stats_; }
   const RetryStats& retry_stats() const { return retrier_.stats(); }
   const ClientStats& client_stats() const { return client_->stats(); }
   const ServerFeatures& features() const { return features_; }
@@ -70,6 +71,8 @@ class ClickHouseSink final : public pipeline::Sink {
 
   std::unique_ptr<ClickHouseClient> client_;
   std::atomic<bool> stop_{false};
+  pipeline::StoreStats stats_{"clickhouse",
+                              {"fact_readers", "fact_event", "dead_letter", "source", "dim_saga", "dim_entity"}};
   Retrier retrier_;
   ServerFeatures features_;
   bool prepared_ = false;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "sinks/sqlite/migrations.h"
@@ -244,6 +245,14 @@ Status SqliteSink::FlushMentions(bool all) {
 }
 
 Result<pipeline::WriteReport> SqliteSink::Write(const pipeline::Batch& batch) {
+  const auto start = std::chrono::steady_clock::now();
+  auto report = WriteTransaction(batch);
+  stats_.insert_seconds(0).Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  stats_.SetUp(report.ok());
+  return report;
+}
+
+Result<pipeline::WriteReport> SqliteSink::WriteTransaction(const pipeline::Batch& batch) {
   pipeline::WriteReport report;
   pending_.clear();
   SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));

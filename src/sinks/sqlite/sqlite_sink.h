@@ -29,10 +29,13 @@ class SqliteSink final : public pipeline::Sink {
   Status Prepare(const pipeline::Dimensions& dimensions) override;
   Result<std::optional<sources::Checkpoint>> LoadCheckpoint(std::string_view stream_key) override;
   Result<pipeline::WriteReport> Write(const pipeline::Batch& batch) override;
+  // One "batch" latency per Write() (a batch is one transaction).
+  const pipeline::StoreStats* stats() const noexcept override { return &stats_; }
 
  private:
   explicit SqliteSink(std::unique_ptr<Db> db) : db_(std::move(db)) {}
   Result<int64_t> EnsureSource(const pipeline::StreamCheckpoint& stream);
+  Result<pipeline::WriteReport> WriteTransaction(const pipeline::Batch& batch);
   Status WriteRows(const pipeline::Batch& batch, pipeline::WriteReport* report);
   // fact_readers rows go out kMentionsPerInsert at a time: one statement
   // execution per many rows is most of the writer's speed.
@@ -46,6 +49,7 @@ class SqliteSink final : public pipeline::Sink {
   std::vector<int64_t> saga_ids_;    // Dimensions::sagas[i].id
   std::vector<int64_t> entity_ids_;  // Dimensions::entities[i].id
   std::unordered_map<std::string, int64_t> known_sources_;  // stream keys whose source row is committed
+  pipeline::StoreStats stats_{"sqlite", {"batch"}};
   Statement insert_source_, insert_event_, insert_mention_, insert_mentions_, insert_dead_letter_, update_source_;
 };
 
