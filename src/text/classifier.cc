@@ -1,6 +1,7 @@
 #include "text/classifier.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -113,12 +114,12 @@ struct PredictScratch {
   std::vector<uint64_t> seen;     // bitmap, used to order dense feature sets
   std::vector<double> values;     // feature values in visiting order
   internal::GeneralTokens general;  // tokenizer scratch
-  std::vector<char> padded;       // the text in the model's case, + 8 NUL bytes
+  std::vector<unsigned char> copy;  // the text in the model's case (ScanTokens), + 64 bytes
 
   void Prepare(size_t features) {
     if (counts.size() < features + kDummies) {
       counts.resize(features + kDummies, 0);
-      touched.resize(features + kDummies);
+      touched.resize(features + kDummies + 1);  // Counter::Add writes one entry past the last touched
       values.resize(features + kDummies);
     }
     if (seen.size() < (features + 63) / 64) seen.resize((features + 63) / 64, 0);
@@ -139,9 +140,9 @@ struct Counter {
   uint32_t rotation = 0;
 
   __attribute__((always_inline)) uint32_t Miss() noexcept { return first_dummy + (rotation++ & (kDummies - 1)); }
-  __attribute__((always_inline)) void Add(uint32_t f) noexcept {
+  __attribute__((always_inline)) void Add(size_t f) noexcept {
     if constexpr (kTrack) {
-      touched[num_touched] = f;
+      touched[num_touched] = static_cast<uint32_t>(f);
       num_touched += counts[f]++ == 0;
     } else {
       ++counts[f];
@@ -156,17 +157,32 @@ template <bool kTrack>
 struct RunSink {
   internal::TermTable::RunFinder finder;
   const internal::TermTable& terms;
-  ptrdiff_t to_padded;  // from the text to its padded copy in the model's case
+  const char* text;
+  const char* copy;  // the text in the model's case (ScanTokens writes it)
   Counter<kTrack> counter;
 
   __attribute__((always_inline)) void AsciiRun(const char* p, size_t n) {
-    counter.Add(finder.Find(p + to_padded, n, counter.first_dummy));
+    counter.Add(finder.Find(copy + (p - text), n));
   }
   void Token(std::string_view t) {
     int f = terms.Find(t);
     counter.Add(f >= 0 ? static_cast<uint32_t>(f) : counter.Miss());
   }
 };
+
+// acc[k] = sum over i of values[i] * weights[features[i] * kRows + k], added
+// in order i = 0, 1, ... as scipy does; the sums stay in registers.
+template <size_t kRows>
+void Accumulate(const double* values, const uint32_t* features, size_t n, const double* weights,
+                double* acc) noexcept {
+  double sum[kRows] = {};
+  for (size_t i = 0; i < n; ++i) {
+    const double x = values[i];
+    const double* w = weights + size_t{features[i]} * kRows;
+    for (size_t k = 0; k < kRows; ++k) sum[k] += x * w[k];
+  }
+  for (size_t k = 0; k < kRows; ++k) acc[k] = sum[k];
+}
 
 }  // namespace
 
@@ -185,7 +201,55 @@ struct Classifier::Impl {
   std::vector<double> weights;  // weights[j * rows + k] = coef[k][j]
   std::vector<double> intercept;
 
-  explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
+  // The counting pass of models whose terms are the tokens (unigrams, no
+  // stop words): CountTokens<PortableBlocks>, or its AVX2 build when the
+  // CPU has AVX2 and BMI2. Returns OrderCounted/OrderTouched's count.
+  using CountTokensFn = size_t (*)(const Impl&, PredictScratch*, std::string_view) noexcept;
+  CountTokensFn count_tokens = CountTokensPortable;
+
+  Impl(Tokenizer t, const ClassifierOptions& options) : tokenizer(std::move(t)) {
+#ifdef SAGAFLOW_HAVE_AVX2_BLOCKS
+    if (options.simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")) {
+      count_tokens = CountTokensAvx2;
+    }
+#else
+    (void)options;
+#endif
+  }
+
+  // Runs are looked up in a copy of the text in the model's case, written
+  // by the scan itself (s->copy: text.size() + 64 bytes), so the table reads
+  // whole 8-byte words without bounds checks or a lowercasing step per token.
+  template <typename Blocks>
+  __attribute__((always_inline)) static size_t CountTokens(const Impl& m, PredictScratch* s,
+                                                           std::string_view text) noexcept {
+    const bool lowercase = m.tokenizer.options().lowercase;
+    const int min_chars = m.tokenizer.min_token_chars();
+    const uint32_t first_dummy = static_cast<uint32_t>(m.num_features);
+    unsigned char* copy = s->copy.data();
+    const char* copy_chars = reinterpret_cast<const char*>(copy);
+    if (m.num_features <= text.size() / 8) {
+      RunSink<false> sink{internal::TermTable::RunFinder(m.terms), m.terms, text.data(), copy_chars,
+                          {s->counts.data(), s->touched.data(), 0, first_dummy}};
+      internal::ScanTokens<Blocks, true>(text, lowercase, min_chars, &s->general, sink, copy);
+      return m.OrderCounted(s);
+    }
+    RunSink<true> sink{internal::TermTable::RunFinder(m.terms), m.terms, text.data(), copy_chars,
+                       {s->counts.data(), s->touched.data(), 0, first_dummy}};
+    internal::ScanTokens<Blocks, true>(text, lowercase, min_chars, &s->general, sink, copy);
+    return m.OrderTouched(s, sink.counter.num_touched);
+  }
+  // flatten: the whole scan, sink and table lookups inlined, in registers.
+  [[gnu::flatten]] static size_t CountTokensPortable(const Impl& m, PredictScratch* s,
+                                                     std::string_view text) noexcept {
+    return CountTokens<internal::PortableBlocks>(m, s, text);
+  }
+#ifdef SAGAFLOW_HAVE_AVX2_BLOCKS
+  __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt"), flatten)) static size_t CountTokensAvx2(
+      const Impl& m, PredictScratch* s, std::string_view text) noexcept {
+    return CountTokens<internal::Avx2Blocks>(m, s, text);
+  }
+#endif
 
   // Drops the dummy features and sorts the touched features into visiting
   // order (docs/model-format.md); returns how many there are.
@@ -218,7 +282,32 @@ struct Classifier::Impl {
     uint32_t* t = s->touched.data();
     const uint32_t* c = s->counts.data();
     size_t n = 0;
-    for (uint32_t j = 0; j < num_features; ++j) {
+    uint32_t j = 0;
+#if defined(__SSE2__)
+    // Four counts at a time: the indices of the non-zero ones, in order,
+    // come from a table by their mask (writes up to 3 entries past the
+    // result: touched has kDummies spare entries).
+    static constexpr auto kNonZero = [] {
+      std::array<std::array<uint32_t, 5>, 16> table{};  // indices, then how many
+      for (uint32_t mask = 0; mask < 16; ++mask) {
+        uint32_t k = 0;
+        for (uint32_t bit = 0; bit < 4; ++bit) {
+          if (mask >> bit & 1) table[mask][k++] = bit;
+        }
+        table[mask][4] = k;
+      }
+      return table;
+    }();
+    const __m128i zero = _mm_setzero_si128();
+    for (; j + 4 <= num_features; j += 4) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j));
+      const unsigned mask = ~_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, zero))) & 15u;
+      const __m128i offsets = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kNonZero[mask].data()));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(t + n), _mm_add_epi32(offsets, _mm_set1_epi32(static_cast<int>(j))));
+      n += kNonZero[mask][4];
+    }
+#endif
+    for (; j < num_features; ++j) {
       t[n] = j;
       n += c[j] != 0;
     }
@@ -270,7 +359,9 @@ Result<Classifier> Classifier::LoadFile(const std::string& path) {
   return c;
 }
 
-Result<Classifier> Classifier::FromJson(std::string_view text) {
+Result<Classifier> Classifier::FromJson(std::string_view text) { return FromJson(text, ClassifierOptions{}); }
+
+Result<Classifier> Classifier::FromJson(std::string_view text, const ClassifierOptions& options) {
   json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::InvalidArgument("model is not valid JSON");
   ModelReader r;
@@ -316,7 +407,7 @@ Result<Classifier> Classifier::FromJson(std::string_view text) {
   }
   Result<Tokenizer> tokenizer = Tokenizer::Create(std::move(topts));
   if (!tokenizer.ok()) return tokenizer.status().WithContext("model field vectorizer");
-  auto impl = std::make_unique<Impl>(std::move(tokenizer).value());
+  auto impl = std::make_unique<Impl>(std::move(tokenizer).value(), options);
   impl->labels = std::move(labels);
   SAGAFLOW_ASSIGN(binary_counts, r.Bool(vec["binary"], "vectorizer.binary"));
   impl->binary_counts = binary_counts;
@@ -393,30 +484,8 @@ int Classifier::Predict(std::string_view text, double* scores) const noexcept {
   size_t n;
 
   if (m.tokenizer.terms_are_tokens()) {
-    // Runs are looked up in a padded copy of the text, in the model's case,
-    // so the table reads whole 8-byte words without bounds checks or a
-    // lowercasing step per token.
-    const bool lowercase = m.tokenizer.options().lowercase;
-    if (s.padded.size() < text.size() + 8) s.padded.resize(text.size() + 8);
-    if (lowercase) {
-      internal::CopyAsciiLower(text.data(), text.size(), s.padded.data());
-    } else {
-      std::memcpy(s.padded.data(), text.data(), text.size());
-    }
-    std::memset(s.padded.data() + text.size(), 0, 8);
-    const ptrdiff_t to_padded = s.padded.data() - text.data();
-    const int min_chars = m.tokenizer.min_token_chars();
-    if (m.num_features <= text.size() / 8) {
-      RunSink<false> sink{internal::TermTable::RunFinder(m.terms), m.terms, to_padded,
-                          {s.counts.data(), s.touched.data(), 0, first_dummy}};
-      internal::ScanTokens(text, lowercase, min_chars, &s.general, sink);
-      n = m.OrderCounted(&s);
-    } else {
-      RunSink<true> sink{internal::TermTable::RunFinder(m.terms), m.terms, to_padded,
-                         {s.counts.data(), s.touched.data(), 0, first_dummy}};
-      internal::ScanTokens(text, lowercase, min_chars, &s.general, sink);
-      n = m.OrderTouched(&s, sink.counter.num_touched);
-    }
+    if (s.copy.size() < text.size() + 64) s.copy.resize(text.size() + 64);
+    n = m.count_tokens(m, &s, text);
   } else {
     Counter<true> counter{s.counts.data(), s.touched.data(), 0, first_dummy};
     m.tokenizer.ForEachTerm(text, [&](std::string_view t) {
@@ -430,11 +499,18 @@ int Classifier::Predict(std::string_view text, double* scores) const noexcept {
   const size_t rows = m.rows;
   double binary_score = 0.0;
   double* acc = rows == 1 ? &binary_score : scores;
-  for (size_t k = 0; k < rows; ++k) acc[k] = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double x = s.values[i];
-    const double* w = &m.weights[size_t{s.touched[i]} * rows];
-    for (size_t k = 0; k < rows; ++k) acc[k] += x * w[k];
+  switch (rows) {
+    case 1: Accumulate<1>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
+    case 2: Accumulate<2>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
+    case 3: Accumulate<3>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
+    case 4: Accumulate<4>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
+    default:
+      for (size_t k = 0; k < rows; ++k) acc[k] = 0.0;
+      for (size_t i = 0; i < n; ++i) {
+        const double x = s.values[i];
+        const double* w = &m.weights[size_t{s.touched[i]} * rows];
+        for (size_t k = 0; k < rows; ++k) acc[k] += x * w[k];
+      }
   }
   for (size_t k = 0; k < rows; ++k) acc[k] += m.intercept[k];
   if (rows == 1) {

@@ -62,7 +62,9 @@ Parity Compare(const Classifier& c, const std::vector<std::string>& texts, const
   }
   EXPECT_EQ(p.label_mismatches, 0u) << what;
   EXPECT_LE(p.max_abs_diff, kTolerance) << what;
-  if (expect_bitwise) EXPECT_EQ(p.bitwise_equal, p.texts) << what;
+  if (expect_bitwise) {
+    EXPECT_EQ(p.bitwise_equal, p.texts) << what;
+  }
   std::cout << "[parity] " << what << ": " << p.texts << " texts, " << p.label_mismatches
             << " label mismatches, max |score diff| " << p.max_abs_diff << ", " << p.bitwise_equal
             << " bitwise-identical score rows\n";

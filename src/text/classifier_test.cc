@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
+#include <random>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,57 @@ TEST(ClassifierTest, CountModelScores) {
   // Terms differing after their first 8 bytes are told apart.
   EXPECT_EQ(c.Predict("longer_than_eighty longer_than_eigh", s), 2);
   EXPECT_DOUBLE_EQ(s[0], 0.1);
+}
+
+// The token fast path (ASCII runs looked up in the scan's lowercased copy
+// of the text, AVX2 or portable) against the general path, which a stop
+// word list forces: the same terms must give bit-identical scores. Texts mix
+// runs of every length around the lookup's 8- and 16-byte words and the
+// scan's 64-byte blocks with non-ASCII characters that end a run (’ —),
+// join it (é), change case across the boundary ('İ' -> "i̇", the Kelvin sign
+// -> ASCII 'k', Σ) or start it right after ASCII.
+TEST(ClassifierTest, TokenFastPathMatchesGeneralPath) {
+  const std::vector<std::string> terms = {
+      "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopqr",
+      "x_1", "42", "caf\u00e9", "i\u0307stanbul", "stanbul", "king", "\u03c3\u03bf\u03c2", "kk", "UPPER", "a"};
+  const std::vector<std::string> pieces = {
+      "ab", "AB", "abcdefg", "ABCDEFGH", "abcdefghi", "abcdefghijklmnop", "ABCDEFGHIJKLMNOPQ", "abcdefghijklmnopqr",
+      "abcdefghijklmnopqrstuvwxyz", "x_1", "X_1", "42", "caf\u00e9", "CAF\u00c9", "\u0130stanbul", "\u0130", "King",
+      "\u212Aing", "\u212A\u212A", "\u03a3\u039f\u03a3", "UPPER", "upper", "a", " ", "  ", "\n", "\u2019", "\u2014",
+      ".", "-", "\u00e9", "_"};
+  const std::vector<double> coef = {1.0, 2.0, 3.0, 5.0, 7.0, 11.0, 13.0, 0.5, 0.25, 17.0, 19.0, 23.0, 29.0,
+                                    31.0, 37.0, 41.0, 43.0};
+  for (bool lowercase : {true, false}) {
+    json fast = BaseModel();
+    fast["vectorizer"]["lowercase"] = lowercase;
+    fast["vectorizer"]["token_pattern"] = "(?u)\\b\\w+\\b";
+    fast["vectorizer"]["terms"] = terms;
+    std::vector<double> minus(coef.rbegin(), coef.rend());
+    fast["classifier"]["coef"] = {coef, minus, std::vector<double>(coef.size(), 0.125)};
+    json general = fast;
+    general["vectorizer"]["stop_words"] = {"zzzzzzzzzzzzzzzzzzzzzzzzz"};
+    auto simd = Classifier::FromJson(fast.dump(), ClassifierOptions{.simd = true});
+    auto portable = Classifier::FromJson(fast.dump(), ClassifierOptions{.simd = false});
+    auto reference = Classifier::FromJson(general.dump());
+    ASSERT_TRUE(simd.ok() && portable.ok() && reference.ok());
+    ASSERT_TRUE(simd->tokenizer().terms_are_tokens());
+    ASSERT_FALSE(reference->tokenizer().terms_are_tokens());
+    std::mt19937 rng(7);
+    for (int round = 0; round < 4000; ++round) {
+      std::string text(std::uniform_int_distribution<size_t>(0, 70)(rng), ' ');
+      const int n = std::uniform_int_distribution<int>(0, round % 5 == 0 ? 200 : 30)(rng);
+      for (int i = 0; i < n; ++i) text += pieces[std::uniform_int_distribution<size_t>(0, pieces.size() - 1)(rng)];
+      double a[3], b[3], r[3];
+      const int la = simd->Predict(text, a), lb = portable->Predict(text, b), lr = reference->Predict(text, r);
+      EXPECT_EQ(la, lr) << text;
+      EXPECT_EQ(lb, lr) << text;
+      for (int k = 0; k < 3; ++k) {
+        EXPECT_EQ(a[k], r[k]) << lowercase << " " << text;
+        EXPECT_EQ(b[k], r[k]) << lowercase << " " << text;
+      }
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
 }
 
 TEST(ClassifierTest, BinaryModelReportsMinusAndPlusDecision) {

@@ -131,8 +131,6 @@ struct BlockMasks {
   uint64_t word[kChunkBlocks + 2];  // a chunk, one block past it, and a zero word
   uint64_t start[kChunkBlocks + 1];
 };
-using MaskKernel = void (*)(const StartBytes&, const uint8_t* s, size_t avail, size_t blocks, bool prev_nonword,
-                            BlockMasks* out);
 
 void PortableMasks(const StartBytes& start, const uint8_t* s, size_t avail, size_t blocks, bool prev_nonword,
                    BlockMasks* out) {
@@ -238,19 +236,31 @@ inline uint64_t RunKeyMask(size_t run) noexcept {
 // so that a miss (nearly every lookup) costs one bit test.
 class FirstRunTable {
  public:
+  struct Entry {
+    uint64_t key = 0;
+    uint32_t state = 0;
+    uint32_t length = 0;  // 0 = empty
+    // When the run is a whole prefix (length <= 8) after which the forms go
+    // on only through whitespace ("the" of "the High Septon"): bit b & 63
+    // is set for every byte b that may follow the whitespace. A quick
+    // rejection for the common words that begin a form (Scan).
+    bool only_space = false;
+    uint64_t follow = 0;
+  };
+
   explicit FirstRunTable(size_t runs) {
     size_t size = 16;
     while (size < 4 * runs) size *= 2;
     entries_.resize(size);
     shift_ = 64 - std::countr_zero(size);
   }
-  void Insert(uint64_t key, size_t length, uint32_t state) {
-    const uint64_t h = Hash(key, length);
+  void Insert(const Entry& entry) {
+    const uint64_t h = Hash(entry.key, entry.length);
     filter_[(h >> 49) & 511] |= uint64_t{1} << ((h >> 43) & 63);
     for (size_t i = h >> shift_;; i = (i + 1) & (entries_.size() - 1)) {
       Entry& e = entries_[i];
-      if (e.length == 0) e = Entry{key, state, static_cast<uint32_t>(length)};
-      if (e.key == key && e.length == length) return;
+      if (e.length == 0) e = entry;
+      if (e.key == entry.key && e.length == entry.length) return;
     }
   }
   // False: no form begins with this run. True: one may (about 1 in 64
@@ -259,28 +269,26 @@ class FirstRunTable {
     const uint64_t h = Hash(key, length);
     return (filter_[(h >> 49) & 511] >> ((h >> 43) & 63)) & 1;
   }
-  // The state after the run, or 0 when no form begins with it.
-  uint32_t Find(uint64_t key, size_t length) const noexcept {
+  // The entry of the run, or nullptr when no form begins with it.
+  const Entry* Find(uint64_t key, size_t length) const noexcept {
     const uint64_t h = Hash(key, length);
     for (size_t i = h >> shift_;; i = (i + 1) & (entries_.size() - 1)) {
       const Entry& e = entries_[i];
-      if (e.length == 0) return 0;
-      if (e.key == key && e.length == length) return e.state;
+      if (e.length == 0) return nullptr;
+      if (e.key == key && e.length == length) return &e;
     }
   }
 
  private:
-  struct Entry {
-    uint64_t key = 0;
-    uint32_t state = 0;
-    uint32_t length = 0;  // 0 = empty
-  };
   static uint64_t Hash(uint64_t key, size_t length) noexcept { return (key + length) * 0x9E3779B97F4A7C15ull; }
 
   std::array<uint64_t, 512> filter_{};
   std::vector<Entry> entries_;
   int shift_;
 };
+
+// Python's ASCII whitespace: \t \n \v \f \r, \x1c-\x1f and space.
+inline bool IsAsciiSpace(uint8_t b) noexcept { return (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x20); }
 
 bool IsWordAt(const uint8_t* s, size_t n, size_t i) noexcept {
   if (s[i] < 0x80) return IsAsciiWordByte(s[i]);
@@ -299,8 +307,7 @@ size_t SpaceRunEnd(const uint8_t* s, size_t n, size_t i) noexcept {
   const std::string_view text(reinterpret_cast<const char*>(s), n);
   while (i < n) {
     if (s[i] < 0x80) {
-      // Python's ASCII whitespace: \t \n \v \f \r, \x1c-\x1f and space.
-      if (!((s[i] >= 0x09 && s[i] <= 0x0D) || (s[i] >= 0x1C && s[i] <= 0x20))) break;
+      if (!IsAsciiSpace(s[i])) break;
       ++i;
     } else {
       size_t j = i;
@@ -319,11 +326,12 @@ size_t SpaceRunEnd(const uint8_t* s, size_t n, size_t i) noexcept {
 class ScopeAutomaton {
  public:
   // forms: surface form -> entity index; forms are normalized and unique.
-  ScopeAutomaton(const std::map<std::string, uint32_t>& forms, MaskKernel kernel);
+  explicit ScopeAutomaton(const std::map<std::string, uint32_t>& forms);
 
   bool empty() const { return empty_; }
-  // Calls on_match(entity) for every match, left to right.
-  template <typename OnMatch>
+  // Calls on_match(entity) for every match, left to right. kAvx2: with the
+  // AVX2 kernel, which only code compiled for AVX2 may call (ScanAvx2).
+  template <bool kAvx2, typename OnMatch>
   void Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const noexcept;
 
  private:
@@ -345,7 +353,6 @@ class ScopeAutomaton {
   std::vector<Slot> slots_;  // slots_[0] is the root
   FirstRunTable first_runs_;
   StartBytes start_;
-  MaskKernel kernel_;
   bool empty_;
 };
 
@@ -355,8 +362,8 @@ size_t FirstRunLength(std::string_view form) {
   return length;
 }
 
-ScopeAutomaton::ScopeAutomaton(const std::map<std::string, uint32_t>& forms, MaskKernel kernel)
-    : first_runs_(forms.size()), start_(forms), kernel_(kernel), empty_(forms.empty()) {
+ScopeAutomaton::ScopeAutomaton(const std::map<std::string, uint32_t>& forms)
+    : first_runs_(forms.size()), start_(forms), empty_(forms.empty()) {
   Place(forms);
   for (const auto& [form, entity] : forms) {
     const size_t run = FirstRunLength(form);
@@ -364,8 +371,18 @@ ScopeAutomaton::ScopeAutomaton(const std::map<std::string, uint32_t>& forms, Mas
     const size_t prefix = std::min<size_t>(run, 8);
     uint32_t state = 0;
     for (size_t j = 0; j < prefix; ++j) state = Child(state, static_cast<uint8_t>(form[j]));
-    first_runs_.Insert(LoadKey(reinterpret_cast<const uint8_t*>(form.data()), prefix, 0), std::min<size_t>(run, 9),
-                       state);
+    FirstRunTable::Entry entry{LoadKey(reinterpret_cast<const uint8_t*>(form.data()), prefix, 0), state,
+                               static_cast<uint32_t>(std::min<size_t>(run, 9))};
+    const Slot& slot = slots_[state];
+    bool byte_children = false;
+    for (int c = 0; c < 256; ++c) byte_children |= Child(state, static_cast<uint8_t>(c)) != 0;
+    if (run <= 8 && slot.entity < 0 && slot.space_child != 0 && !byte_children) {
+      entry.only_space = true;
+      for (int c = 0; c < 256; ++c) {
+        if (Child(slot.space_child, static_cast<uint8_t>(c)) != 0) entry.follow |= uint64_t{1} << (c & 63);
+      }
+    }
+    first_runs_.Insert(entry);
   }
 }
 
@@ -472,7 +489,7 @@ inline void AppendBits(uint64_t mask, uint16_t base, uint16_t* out, size_t* coun
   *count += bits;
 }
 
-template <typename OnMatch>
+template <bool kAvx2, typename OnMatch>
 void ScopeAutomaton::Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const noexcept {
   BlockMasks masks;
   uint16_t starts[kChunk + 64];  // candidate offsets in the chunk
@@ -483,7 +500,16 @@ void ScopeAutomaton::Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const 
     const size_t len = std::min(kChunk, n - base);
     // One block more than the chunk's, for the word runs that cross its end.
     const size_t blocks = (std::min(n - base, len + 64) + 63) / 64;
-    kernel_(start_, s + base, n - base, blocks, base == 0 || !IsAsciiWordByte(s[base - 1]), &masks);
+    const bool prev_nonword = base == 0 || !IsAsciiWordByte(s[base - 1]);
+#ifdef SAGAFLOW_HAVE_AVX2_KERNEL
+    if constexpr (kAvx2) {
+      Avx2Masks(start_, s + base, n - base, blocks, prev_nonword, &masks);
+    } else {
+      PortableMasks(start_, s + base, n - base, blocks, prev_nonword, &masks);
+    }
+#else
+    PortableMasks(start_, s + base, n - base, blocks, prev_nonword, &masks);
+#endif
     masks.word[blocks] = 0;
     size_t num_starts = 0;
     for (size_t k = 0; k < (len + 63) / 64; ++k) AppendBits(masks.start[k], k * 64, starts, &num_starts);
@@ -509,9 +535,20 @@ void ScopeAutomaton::Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const 
       size_t i = p;
       if (run != 0) {
         const uint64_t key = LoadKey(s, n, p) & RunKeyMask(run);
-        state = first_runs_.Find(key, run);
-        if (state == 0) continue;
+        const FirstRunTable::Entry* entry = first_runs_.Find(key, run);
+        if (entry == nullptr) continue;
+        state = entry->state;
         i = p + std::min<size_t>(run, 8);
+        if (entry->only_space) {
+          // The walk would fail unless whitespace follows (an ASCII byte
+          // that is not one, or the text end, fails) and, after one ASCII
+          // space, a byte of `follow` (or more whitespace) comes next.
+          if (i == n || (s[i] < 0x80 && !IsAsciiSpace(s[i]))) continue;
+          if (s[i] == ' ' && i + 1 < n && s[i + 1] < 0x80 && !IsAsciiSpace(s[i + 1]) &&
+              !((entry->follow >> (s[i + 1] & 63)) & 1)) {
+            continue;
+          }
+        }
       }
       if (p > 0 && s[p - 1] >= 0x80 && IsWordBefore(s, n, p)) continue;
       int32_t entity;
@@ -523,11 +560,53 @@ void ScopeAutomaton::Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const 
   }
 }
 
+// Mention counts of one Count call: dense by entity (all zero between
+// calls), with the entities seen listed. Per thread, grown on demand.
+struct MentionCounts {
+  std::vector<uint32_t> count;    // by entity
+  std::vector<uint32_t> touched;  // entities with count != 0, first-seen order, + 1 spare entry
+};
+
+// Counts the matches of `automaton` in s[0..n) into *counts; returns how
+// many entities it touched. flatten: the scan, the trie walk and the
+// counting inlined into one function, so its state stays in registers.
+[[gnu::flatten]] size_t ScanPortable(const ScopeAutomaton& automaton, const uint8_t* s, size_t n,
+                                     MentionCounts* counts) noexcept {
+  uint32_t* count = counts->count.data();
+  uint32_t* touched = counts->touched.data();
+  size_t num_touched = 0;
+  automaton.Scan<false>(s, n, [&](uint32_t entity) {
+    touched[num_touched] = entity;
+    num_touched += count[entity]++ == 0;
+  });
+  return num_touched;
+}
+
+#ifdef SAGAFLOW_HAVE_AVX2_KERNEL
+// The same compiled for AVX2 (and BMI2, POPCNT), with the AVX2 kernel.
+__attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt"), flatten)) size_t ScanAvx2(const ScopeAutomaton& automaton,
+                                                                              const uint8_t* s, size_t n,
+                                                                              MentionCounts* counts) noexcept {
+  uint32_t* count = counts->count.data();
+  uint32_t* touched = counts->touched.data();
+  size_t num_touched = 0;
+  automaton.Scan<true>(s, n, [&](uint32_t entity) {
+    touched[num_touched] = entity;
+    num_touched += count[entity]++ == 0;
+  });
+  return num_touched;
+}
+#endif
+
 }  // namespace
 
 struct EntityMatcher::Impl {
+  using ScanFn = size_t (*)(const ScopeAutomaton&, const uint8_t*, size_t, MentionCounts*) noexcept;
+
   ScopeAutomaton unscoped;
   std::vector<std::pair<std::string, ScopeAutomaton>> scoped;  // one per saga with entries
+  size_t num_entities = 0;
+  ScanFn scan = ScanPortable;
 
   const ScopeAutomaton& For(std::string_view saga) const noexcept {
     for (const auto& [name, automaton] : scoped) {
@@ -543,10 +622,6 @@ EntityMatcher& EntityMatcher::operator=(EntityMatcher&&) noexcept = default;
 EntityMatcher::~EntityMatcher() = default;
 
 Result<EntityMatcher> EntityMatcher::Build(const EntityDictionary& dict, const MatcherOptions& options) {
-  MaskKernel kernel = PortableMasks;
-#ifdef SAGAFLOW_HAVE_AVX2_KERNEL
-  if (options.simd && __builtin_cpu_supports("avx2")) kernel = Avx2Masks;
-#endif
   // Surface forms per scope: the unscoped ones, and per saga that saga's
   // own forms plus the unscoped forms they do not shadow.
   const auto& entities = dict.entities();
@@ -568,10 +643,15 @@ Result<EntityMatcher> EntityMatcher::Build(const EntityDictionary& dict, const M
     SAGAFLOW_RETURN_IF_ERROR(add(e.name));
     for (const std::string& alias : e.aliases) SAGAFLOW_RETURN_IF_ERROR(add(alias));
   }
-  auto impl = std::unique_ptr<Impl>(new Impl{ScopeAutomaton(unscoped, kernel), {}});
+  auto impl = std::unique_ptr<Impl>(new Impl{ScopeAutomaton(unscoped), {}, entities.size(), ScanPortable});
+#ifdef SAGAFLOW_HAVE_AVX2_KERNEL
+  if (options.simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")) impl->scan = ScanAvx2;
+#else
+  (void)options;
+#endif
   for (auto& [saga, forms] : scoped) {
     forms.insert(unscoped.begin(), unscoped.end());  // insert() keeps the scoped entry on a clash
-    impl->scoped.emplace_back(saga, ScopeAutomaton(forms, kernel));
+    impl->scoped.emplace_back(saga, ScopeAutomaton(forms));
   }
   return EntityMatcher(std::move(impl));
 }
@@ -582,15 +662,18 @@ void EntityMatcher::Count(std::string_view text, std::string_view saga, std::vec
   out->clear();
   const ScopeAutomaton& automaton = impl_->For(saga);
   if (automaton.empty()) return;
-  automaton.Scan(reinterpret_cast<const uint8_t*>(text.data()), text.size(), [out](uint32_t entity) {
-    auto it = std::lower_bound(out->begin(), out->end(), entity,
-                               [](const Mention& m, uint32_t e) { return m.entity < e; });
-    if (it != out->end() && it->entity == entity) {
-      ++it->count;
-    } else {
-      out->insert(it, Mention{entity, 1});
-    }
-  });
+  thread_local MentionCounts counts;
+  if (counts.count.size() < impl_->num_entities) {
+    counts.count.resize(impl_->num_entities, 0);
+    counts.touched.resize(impl_->num_entities + 1);  // Scan* write one entry past the last touched
+  }
+  const size_t touched = impl_->scan(automaton, reinterpret_cast<const uint8_t*>(text.data()), text.size(), &counts);
+  std::sort(counts.touched.begin(), counts.touched.begin() + static_cast<ptrdiff_t>(touched));
+  for (size_t i = 0; i < touched; ++i) {
+    const uint32_t entity = counts.touched[i];
+    out->push_back(Mention{entity, counts.count[entity]});
+    counts.count[entity] = 0;
+  }
 }
 
 }  // namespace sagaflow::text

@@ -148,6 +148,23 @@ TEST(EntityMatcherTest, ClearsOutputAndReusesItsCapacity) {
   EXPECT_EQ(out.data(), data);
 }
 
+// A form whose first word is a common word that the form continues only
+// through whitespace ("the High Septon") is rejected early when the next
+// characters cannot continue it; every whitespace variant must still walk.
+TEST(EntityMatcherTest, FirstWordContinuedOnlyThroughWhitespace) {
+  auto dict = Flat("the High Septon\nthe Wall\nthe\u00e9 Wall\nJon\nthe_x y\n");
+  for (const char* text :
+       {"the High Septon", "the  High Septon", "the\nWall", "the\n\nWall", "the\u00a0Wall", "the\u3000High Septon",
+        "the", "the ", "the  ", "the X", "the H", "the Hig", "theWall", "the-Wall", "the Wallace", "the\u00e9 Wall",
+        "the Jon", "the \u00c9 Wall", "the\x1cWall", "the_x y", "the the Wall", "xthe Wall", "\u00e9the Wall",
+        "the\u2019 Wall", "the Wall.the High Septon"}) {
+    CountWithAll(dict, text);
+    CountWithAll(dict, std::string(61, '-') + text);
+  }
+  EXPECT_EQ(CountWithAll(dict, "the  High\nSepton, the\u00a0Wall and the Wallace"),
+            (Counts{{"the High Septon", 1}, {"the Wall", 1}}));
+}
+
 // Names placed across the kernel's 64-byte blocks and 4096-byte chunks.
 TEST(EntityMatcherTest, MatchesAcrossBlockAndChunkBoundaries) {
   auto dict = Flat("Jon Snow\nJon\nx\n");

@@ -2,8 +2,9 @@
 // maximal runs of \w of at least k code points" shared by Tokenizer (public
 // API) and Classifier (hot path). Header-only so each sink is inlined.
 //
-// Fast path: 64-byte blocks classified at once (SSE2) into ASCII word bytes
-// and non-ASCII bytes; runs of ASCII word bytes are tokens. A non-ASCII code
+// Fast path: 64-byte blocks classified at once (SSE2, or AVX2 in code
+// compiled for it: see Avx2Blocks) into ASCII word bytes and non-ASCII
+// bytes; runs of ASCII word bytes are tokens. A non-ASCII code
 // point that is neither a word character nor changed by lower() acts exactly
 // like an ASCII separator (’ … — in English text) and stays on the fast path.
 // Any other code point (letters, digits, U+03A3 ...) hands the surrounding
@@ -31,6 +32,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "text/unicode.h"
 
@@ -48,33 +52,84 @@ struct BlockMasks {
   uint64_t nonascii;  // bit k: byte k >= 0x80
 };
 
-// Classifies the 64 bytes at p (all readable).
-inline BlockMasks ClassifyBlock(const unsigned char* p) noexcept {
+// Block classifiers: Classify<kCopy>(p, copy, lowercase) classifies the 64
+// bytes at p (all readable); with kCopy it also writes them to copy[0..64)
+// with 'A'..'Z' lowercased when `lowercase` (the only case change ASCII has
+// in Python) and every other byte as is.
+//
+// The portable one: SSE2 (x86-64's baseline), else byte by byte.
+struct PortableBlocks {
+  template <bool kCopy>
+  __attribute__((always_inline)) static BlockMasks Classify(const unsigned char* p, unsigned char* copy,
+                                                            bool lowercase) noexcept {
 #if defined(__SSE2__)
-  uint64_t word = 0, high = 0;
-  const __m128i zero_m1 = _mm_set1_epi8('0' - 1), nine_p1 = _mm_set1_epi8('9' + 1);
-  const __m128i a_m1 = _mm_set1_epi8('a' - 1), z_p1 = _mm_set1_epi8('z' + 1);
-  const __m128i case_bit = _mm_set1_epi8(0x20), underscore = _mm_set1_epi8('_');
-  for (int k = 0; k < 4; ++k) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    // Signed compares: bytes >= 0x80 are negative, so never in an ASCII range.
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, zero_m1), _mm_cmpgt_epi8(nine_p1, v));
-    __m128i folded = _mm_or_si128(v, case_bit);
-    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(folded, a_m1), _mm_cmpgt_epi8(z_p1, folded));
-    __m128i w = _mm_or_si128(_mm_or_si128(digit, alpha), _mm_cmpeq_epi8(v, underscore));
-    word |= uint64_t(uint32_t(_mm_movemask_epi8(w))) << (16 * k);
-    high |= uint64_t(uint32_t(_mm_movemask_epi8(v))) << (16 * k);
-  }
-  return {word, high};
+    uint64_t word = 0, high = 0;
+    const __m128i zero_m1 = _mm_set1_epi8('0' - 1), nine_p1 = _mm_set1_epi8('9' + 1);
+    const __m128i a_m1 = _mm_set1_epi8('a' - 1), z_p1 = _mm_set1_epi8('z' + 1);
+    const __m128i case_bit = _mm_set1_epi8(0x20), underscore = _mm_set1_epi8('_');
+    const __m128i lower_bit = _mm_set1_epi8(lowercase ? 0x20 : 0);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+      // Signed compares: bytes >= 0x80 are negative, so never in an ASCII range.
+      __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, zero_m1), _mm_cmpgt_epi8(nine_p1, v));
+      __m128i folded = _mm_or_si128(v, case_bit);
+      __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(folded, a_m1), _mm_cmpgt_epi8(z_p1, folded));
+      __m128i w = _mm_or_si128(_mm_or_si128(digit, alpha), _mm_cmpeq_epi8(v, underscore));
+      word |= uint64_t(uint32_t(_mm_movemask_epi8(w))) << (16 * k);
+      high |= uint64_t(uint32_t(_mm_movemask_epi8(v))) << (16 * k);
+      if constexpr (kCopy) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + 16 * k), _mm_or_si128(v, _mm_and_si128(alpha, lower_bit)));
+      }
+    }
+    return {word, high};
 #else
-  uint64_t word = 0, high = 0;
-  for (int k = 0; k < 64; ++k) {
-    word |= uint64_t(IsAsciiWordByte(p[k])) << k;
-    high |= uint64_t(p[k] >> 7) << k;
-  }
-  return {word, high};
+    uint64_t word = 0, high = 0;
+    for (int k = 0; k < 64; ++k) {
+      word |= uint64_t(IsAsciiWordByte(p[k])) << k;
+      high |= uint64_t(p[k] >> 7) << k;
+      if constexpr (kCopy) copy[k] = lowercase && p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k];
+    }
+    return {word, high};
 #endif
-}
+  }
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SAGAFLOW_HAVE_AVX2_BLOCKS 1
+// The same with AVX2, 32 bytes at a time. Only for code compiled for AVX2:
+// a function with __attribute__((target("avx2,..."), flatten)) that the
+// caller runs when __builtin_cpu_supports says so (flatten inlines the scan
+// and this classifier into it; GCC refuses to force-inline an AVX2 function
+// into one compiled without AVX2, hence no always_inline here).
+struct Avx2Blocks {
+  template <bool kCopy>
+  __attribute__((target("avx2"))) static BlockMasks Classify(const unsigned char* p, unsigned char* copy,
+                                                             bool lowercase) noexcept {
+    uint64_t word = 0, high = 0;
+    const __m256i zero_m1 = _mm256_set1_epi8('0' - 1), nine_p1 = _mm256_set1_epi8('9' + 1);
+    const __m256i a_m1 = _mm256_set1_epi8('a' - 1), z_p1 = _mm256_set1_epi8('z' + 1);
+    const __m256i case_bit = _mm256_set1_epi8(0x20), underscore = _mm256_set1_epi8('_');
+    const __m256i lower_bit = _mm256_set1_epi8(lowercase ? 0x20 : 0);
+#pragma GCC unroll 2
+    for (int k = 0; k < 2; ++k) {
+      __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
+      // Signed compares: bytes >= 0x80 are negative, so never in an ASCII range.
+      __m256i digit = _mm256_and_si256(_mm256_cmpgt_epi8(v, zero_m1), _mm256_cmpgt_epi8(nine_p1, v));
+      __m256i folded = _mm256_or_si256(v, case_bit);
+      __m256i alpha = _mm256_and_si256(_mm256_cmpgt_epi8(folded, a_m1), _mm256_cmpgt_epi8(z_p1, folded));
+      __m256i w = _mm256_or_si256(_mm256_or_si256(digit, alpha), _mm256_cmpeq_epi8(v, underscore));
+      word |= uint64_t(uint32_t(_mm256_movemask_epi8(w))) << (32 * k);
+      high |= uint64_t(uint32_t(_mm256_movemask_epi8(v))) << (32 * k);
+      if constexpr (kCopy) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(copy + 32 * k),
+                            _mm256_or_si256(v, _mm256_and_si256(alpha, lower_bit)));
+      }
+    }
+    return {word, high};
+  }
+};
+#endif
 
 // A non-ASCII code point that lower() leaves alone and that is not \w behaves
 // like an ASCII separator in the lowered text.
@@ -127,9 +182,16 @@ __attribute__((always_inline)) inline void EmitRuns(Sink& sink, const char* text
 // Scans `text` (valid UTF-8) and hands its tokens to `sink`. Everything the
 // hot loop touches is local (the sink is never passed to an out-of-line
 // function), so the compiler keeps the sink's running state in registers.
-template <typename Sink>
+//
+// With kCopy (copy with room for text.size() + 64 bytes), the scan also
+// writes the text into copy as it goes, ASCII-lowercased when `lowercase`:
+// when the sink receives AsciiRun(p, n), copy[p - text.data() ...] holds the
+// run's bytes, and what follows them up to 64 bytes further is readable
+// (but may be anything). The classifier looks runs up there.
+template <typename Blocks = PortableBlocks, bool kCopy = false, typename Sink>
 __attribute__((always_inline)) inline void ScanTokens(std::string_view text, bool lowercase, int min_chars,
-                                                      GeneralTokens* general, Sink& sink) {
+                                                      GeneralTokens* general, Sink& sink,
+                                                      unsigned char* copy = nullptr) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   size_t base = 0;
@@ -144,7 +206,7 @@ __attribute__((always_inline)) inline void ScanTokens(std::string_view text, boo
       std::memset(tail + avail, 0, 64 - avail);  // NUL: an ASCII separator
       block = tail;
     }
-    BlockMasks m = ClassifyBlock(block);
+    BlockMasks m = Blocks::template Classify<kCopy>(block, kCopy ? copy + base : nullptr, lowercase);
     uint64_t prev = (m.word << 1) | uint64_t(open);
     uint64_t starts = m.word & ~prev;
     uint64_t ends = ~m.word & prev;
@@ -173,24 +235,6 @@ __attribute__((always_inline)) inline void ScanTokens(std::string_view text, boo
     for (const auto& [b, e] : general->spans) sink.Token(std::string_view(general->bytes).substr(b, e - b));
   }
   if (open) sink.AsciiRun(text.data() + open_start, n - open_start);
-}
-
-// dst[0..n) = src[0..n) with 'A'..'Z' lowercased and every other byte
-// (including non-ASCII ones) unchanged; 16 bytes at a time.
-inline void CopyAsciiLower(const char* src, size_t n, char* dst) noexcept {
-  size_t i = 0;
-#if defined(__SSE2__)
-  const __m128i a_m1 = _mm_set1_epi8('A' - 1), z_p1 = _mm_set1_epi8('Z' + 1), case_bit = _mm_set1_epi8(0x20);
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, a_m1), _mm_cmpgt_epi8(z_p1, v));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_or_si128(v, _mm_and_si128(upper, case_bit)));
-  }
-#endif
-  for (; i < n; ++i) {
-    unsigned char b = static_cast<unsigned char>(src[i]);
-    dst[i] = static_cast<char>(b >= 'A' && b <= 'Z' ? b + 32 : b);
-  }
 }
 
 // Lowercases ASCII bytes (the only case change ASCII has in Python).
