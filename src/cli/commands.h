@@ -31,6 +31,6 @@ void AddDevBrokerCommand(CLI::App& app);  // dev_broker_command.cc
 void AddExtractCommand(CLI::App& app);  // extract_command.cc
 void AddBenchKafkaCommand(CLI::App& app);  // bench_kafka_command.cc (after AddBenchCommand)
 void AddMigrateCommand(CLI::App& app);  // migrate_command.cc
-
+void AddServeCommand(CLI::App& app);  // serve_command.cc
 
 }  // namespace sagaflow::cli

@@ -19,16 +19,21 @@ struct MigrateOptions {
   std::string store;
   pipeline::StoreCredentials store_login;
   std::string model;     // optional: with `entities`, the dimensions are upserted too
-  std::string entities;
+  std::string entities;  // used only with `model`
 };
 
 int RunMigrate(const MigrateOptions& o) {
-  if (o.model.empty() != o.entities.empty()) {
-    spdlog::error("migrate: give both --model and --entities (to upsert the dimensions), or neither");
+  // The sagas are the model's labels: without a model there are no
+  // dimensions to upsert (a default --entities from the environment, as in
+  // the container image, is then not used).
+  if (!o.model.empty() && o.entities.empty()) {
+    spdlog::error("migrate: --model needs --entities (the dimensions are the model's sagas and the dictionary's entities)");
     return 2;
   }
   pipeline::Dimensions dimensions;
-  if (!o.model.empty()) {
+  if (o.model.empty()) {
+    spdlog::info("migrate: no --model: the schema only (run upserts the dimensions when it starts)");
+  } else {
     auto model = pipeline::AnalysisModel::Load(o.model, o.entities);
     if (!model.ok()) {
       spdlog::error("migrate: {}", model.status().ToString());
@@ -59,7 +64,7 @@ void AddMigrateCommand(CLI::App& app) {
   AddStoreOptions(cmd, &o->store, &o->store_login, "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
   cmd->add_option("--model", o->model, "Model JSON: its labels are the sagas (with --entities)")
       ->envname("SAGAFLOW_MODEL");
-  cmd->add_option("--entities", o->entities, "Entity dictionary (with --model)")->envname("SAGAFLOW_ENTITIES");
+  cmd->add_option("--entities", o->entities, "Entity dictionary (used with --model)")->envname("SAGAFLOW_ENTITIES");
   cmd->callback([o] { SetExitStatus(RunMigrate(*o)); });
 }
 

@@ -80,6 +80,11 @@ TEST_F(MigrateCommandTest, ModelWithoutDictionaryIsABadInvocation) {
   Outcome o = Sagaflow("migrate --store " + Quote(Store()) + " --model " + Quote(model_));
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.err.find("--entities"), std::string::npos) << o.err;
+  // A dictionary alone (a default from the environment) migrates the schema only.
+  Outcome schema_only = Sagaflow("migrate --store " + Quote(Store()) + " --entities " +
+                                 Quote(std::string(SAGAFLOW_SOURCE_DIR) + "/data/entities/sagas.tsv"));
+  EXPECT_EQ(schema_only.status, 0) << schema_only.err;
+  EXPECT_EQ(Sagas().size(), 1u);
   Outcome bad = Sagaflow("migrate --store nosuch:thing");
   EXPECT_EQ(bad.status, 2) << bad.err;
   EXPECT_NE(bad.err.find("nosuch:thing"), std::string::npos) << bad.err;

@@ -3,6 +3,7 @@
 //   sagas [--from T] [--to T]
 //   rejected [--list [--limit N]]
 //   trend --entity NAME [--saga S] [--bucket hour|day] [--from T] [--to T]
+//   saga-trend [--bucket hour|day] [--from T] [--to T]
 // Times: unix seconds or ISO 8601, windows include both ends. Output: an
 // aligned table on a terminal, JSON otherwise, or as --format says.
 // Exit status: 0 answered, 2 bad arguments / unknown saga or entity / no
@@ -97,10 +98,12 @@ int RunQuery(const std::string& what, const QueryOptions& o) {
     if (o.list) return Print(a.DeadLetters(o.limit), o);
     return Print(a.Rejected(), o);
   }
+  const query::Bucket bucket = o.bucket == "hour" ? query::Bucket::kHour : query::Bucket::kDay;
+  if (what == "saga-trend") return Print(a.SagaTrend(*range, bucket), o);
   query::TrendQuery q;
   q.entity = o.entity;
   if (!o.saga.empty()) q.saga = o.saga;
-  q.bucket = o.bucket == "hour" ? query::Bucket::kHour : query::Bucket::kDay;
+  q.bucket = bucket;
   q.range = *range;
   return Print(a.Trend(q), o);
 }
@@ -152,7 +155,14 @@ void AddQueryCommand(CLI::App& app) {
       ->capture_default_str();
   AddWindow(trend, o.get());
 
-  for (CLI::App* sub : {top, sagas, rejected, trend}) {
+  CLI::App* saga_trend = cmd->add_subcommand("saga-trend", "Events and readers per saga over time");
+  saga_trend->add_option("--bucket", o->bucket, "hour or day (UTC)")
+      ->envname("SAGAFLOW_BUCKET")
+      ->check(CLI::IsMember({"hour", "day"}))
+      ->capture_default_str();
+  AddWindow(saga_trend, o.get());
+
+  for (CLI::App* sub : {top, sagas, rejected, trend, saga_trend}) {
     sub->callback([o, sub] { SetExitStatus(RunQuery(sub->get_name(), *o)); });
   }
 }

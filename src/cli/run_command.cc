@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.h"
@@ -24,6 +25,10 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/report.h"
 #include "pipeline/store_uri.h"
+#include "server/analytics_routes.h"
+#include "server/http_service.h"
+#include "server/pipeline_metrics.h"
+#include "server/run_metrics.h"
 #include "sources/open_source.h"
 
 namespace sagaflow::cli {
@@ -44,7 +49,47 @@ struct RunOptions {
   std::string progress = "auto";
   std::string summary = "text";
   double stop_when_idle = 0;  // seconds; 0 = run until stopped or the input ends
+  double stop_timeout = 30;   // seconds a stop waits for the store before abandoning unstored batches
+  int http_port = -1;         // -1 = no HTTP endpoint; 0 = any free port
+  std::string http_host = "127.0.0.1";
 };
+
+// The probe and metrics endpoint of `run --http-port`: GET /metrics (the
+// pipeline's counters, server/pipeline_metrics.h, plus the HTTP service's
+// own), /healthz, and /readyz (the pipeline started and the store answers).
+// Start it after the signal watcher: its threads inherit the blocked signals.
+std::unique_ptr<server::HttpService> StartProbes(const RunOptions& o, const pipeline::PipelineCounters* counters,
+                                                 const sources::Source* source, const pipeline::Sink* sink,
+                                                 const std::atomic<bool>* started) {
+  server::HttpServiceOptions h;
+  h.host = o.http_host;
+  h.port = o.http_port;
+  h.threads = 4;
+  auto http = std::make_unique<server::HttpService>(h);
+  http->metrics().AddCollector(server::PipelineCollector(counters));
+  http->metrics().AddCollector(server::BatchLatencyCollector(counters));
+  http->metrics().AddCollector(server::StoreCollector(sink->stats()));
+  http->metrics().AddCollector(server::ConsumerLagCollector(source));
+  auto store = std::make_shared<server::AnalyticsPool>(o.store, o.store_login);
+  http->AddProbes([store, started]() -> Status {
+    if (!started->load()) return Status::Unavailable("the pipeline has not started");
+    auto lease = store->Acquire();
+    if (!lease.ok()) return Status::Unavailable("store: " + lease.status().message());
+    Status st = (*lease)->Ping();
+    if (!st.ok()) {
+      lease->Discard();
+      return Status::Unavailable("store: " + st.message());
+    }
+    return Status::Ok();
+  });
+  Status st = http->Start();
+  if (!st.ok()) {
+    spdlog::error("run: --http-port: {}", st.message());
+    return nullptr;
+  }
+  spdlog::info("run: metrics and probes on http://{}:{} (/metrics, /healthz, /readyz)", h.host, http->port());
+  return http;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -52,9 +97,13 @@ double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 // Waits for SIGINT/SIGTERM (blocked in every thread) and turns the first one
 // into a clean stop; exits at once on the second.
+// If the stop has not finished after `stop_timeout` (the store is down and
+// its writes retry), the pipeline is abandoned: what the store did not
+// acknowledge is not committed anywhere and is read again by the next run.
 class SignalWatcher {
  public:
-  explicit SignalWatcher(pipeline::Pipeline* p) : pipeline_(p) {
+  SignalWatcher(pipeline::Pipeline* p, std::chrono::milliseconds stop_timeout)
+      : pipeline_(p), stop_timeout_(stop_timeout) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
@@ -71,7 +120,15 @@ class SignalWatcher {
  private:
   void Watch() {
     const timespec tick{0, 100'000'000};
+    std::optional<std::chrono::steady_clock::time_point> abandon_at;
     while (!done_) {
+      if (abandon_at && std::chrono::steady_clock::now() >= *abandon_at) {
+        spdlog::error("run: the store did not acknowledge the last batches within {} ms of the stop: abandoning them "
+                      "(not committed; the next run reads them again)",
+                      stop_timeout_.count());
+        pipeline_->Abandon();
+        abandon_at.reset();
+      }
       int sig = sigtimedwait(&set_, nullptr, &tick);
       if (sig <= 0) continue;
       if (signal_) _exit(128 + sig);
@@ -79,9 +136,11 @@ class SignalWatcher {
       spdlog::warn("run: {} received: committing what was read, then stopping (again to quit at once)",
                    sig == SIGINT ? "SIGINT" : "SIGTERM");
       pipeline_->RequestStop();
+      abandon_at = std::chrono::steady_clock::now() + stop_timeout_;
     }
   }
   pipeline::Pipeline* pipeline_;
+  std::chrono::milliseconds stop_timeout_;
   sigset_t set_, old_;
   std::atomic<bool> done_{false};
   std::atomic<int> signal_{0};
@@ -167,10 +226,18 @@ int RunRun(const RunOptions& o) {
   Status st;
   int signal = 0;
   {
-    SignalWatcher signals(&pipeline);
+    SignalWatcher signals(&pipeline, std::chrono::milliseconds(static_cast<int64_t>(o.stop_timeout * 1000)));
+    std::atomic<bool> started{false};
+    std::unique_ptr<server::HttpService> http;
+    if (o.http_port >= 0) {
+      http = StartProbes(o, &counters, source->get(), sink->get(), &started);
+      if (!http) return 1;
+    }
     ProgressPrinter printer(&counters, source->get(), progress);
+    started = true;
     st = pipeline.Run();
     printer.Stop();
+    if (http) http->Stop();
     signal = signals.signal();
   }
   pipeline::RunInfo info{(*source)->Describe(), (*sink)->Describe(), Since(start), (*source)->Lag()};
@@ -222,6 +289,12 @@ void AddRunCommand(CLI::App& app) {
                   "Exit (0, everything committed) once caught up and nothing new arrived for SECONDS (kafka://)")
       ->envname("SAGAFLOW_STOP_WHEN_IDLE")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--stop-timeout", o->stop_timeout,
+                  "On SIGTERM/SIGINT, wait this many SECONDS for the store to acknowledge what was read, then abandon "
+                  "it unacknowledged (read again by the next run)")
+      ->envname("SAGAFLOW_STOP_TIMEOUT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--linger-ms", o->linger_ms,
                   "Commit a batch at the latest this long after its first record (default: 200 for sqlite, 1000 "
                   "for clickhouse)")
@@ -238,6 +311,13 @@ void AddRunCommand(CLI::App& app) {
   cmd->add_option("--summary", o->summary, "Summary on stdout: text or json")
       ->envname("SAGAFLOW_SUMMARY")
       ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--http-port", o->http_port,
+                  "Serve /metrics, /healthz and /readyz on this port while running (0: any free port, logged)")
+      ->envname("SAGAFLOW_HTTP_PORT")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--http-host", o->http_host, "Address of the --http-port endpoint")
+      ->envname("SAGAFLOW_HTTP_HOST")
       ->capture_default_str();
   cmd->callback([o] { SetExitStatus(RunRun(*o)); });
 }

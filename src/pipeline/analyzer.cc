@@ -17,6 +17,33 @@ uint64_t AnalyzeTally::Rejected() const {
   return n;
 }
 
+int AnalyzeText(const text::Classifier& classifier, const text::EntityMatcher& matcher, const Dimensions& dims,
+                std::string_view text, double* scores, std::vector<text::Mention>* scratch,
+                std::vector<MentionRow>* out) {
+  const int label = classifier.Predict(text, scores);
+  const size_t first_row = out->size();
+  matcher.Count(text, dims.sagas[static_cast<size_t>(label)].name, scratch);
+  for (const text::Mention& m : *scratch) {
+    if (m.count == 0) continue;
+    out->push_back(MentionRow{dims.entity_row[m.entity], m.count});
+  }
+  auto first = out->begin() + static_cast<ptrdiff_t>(first_row);
+  if (dims.has_duplicate_entities && out->end() - first > 1) {
+    // Two dictionary entries for one entity: one row with the summed count.
+    std::sort(first, out->end(), [](const MentionRow& a, const MentionRow& b) { return a.entity < b.entity; });
+    auto kept = first;
+    for (auto it = first + 1; it != out->end(); ++it) {
+      if (it->entity == kept->entity) {
+        kept->count += it->count;
+      } else {
+        *++kept = *it;
+      }
+    }
+    out->erase(kept + 1, out->end());
+  }
+  return label;
+}
+
 Analyzer::Analyzer(const text::Classifier& classifier, const text::EntityMatcher& matcher,
                    const Dimensions& dimensions, size_t max_record_bytes)
     : classifier_(classifier), matcher_(matcher), dims_(dimensions), max_record_bytes_(max_record_bytes) {
@@ -66,30 +93,8 @@ void Analyzer::Process(const sources::Record& record, uint32_t stream, Batch* ba
     return;
   }
   row.status = EventStatus::kClassified;
-  const int label = classifier_.Predict(event.text, scores_.data());
-  row.saga = label;
+  row.saga = AnalyzeText(classifier_, matcher_, dims_, event.text, scores_.data(), &mentions_, &batch->mentions);
   ++tally->classified;
-
-  mentions_.clear();
-  matcher_.Count(event.text, dims_.sagas[static_cast<size_t>(label)].name, &mentions_);
-  for (const text::Mention& m : mentions_) {
-    if (m.count == 0) continue;
-    batch->mentions.push_back(MentionRow{dims_.entity_row[m.entity], m.count});
-  }
-  auto first = batch->mentions.begin() + row.first_mention;
-  if (dims_.has_duplicate_entities && batch->mentions.end() - first > 1) {
-    // Two dictionary entries for one entity: one row with the summed count.
-    std::sort(first, batch->mentions.end(), [](const MentionRow& a, const MentionRow& b) { return a.entity < b.entity; });
-    auto out = first;
-    for (auto it = first + 1; it != batch->mentions.end(); ++it) {
-      if (it->entity == out->entity) {
-        out->count += it->count;
-      } else {
-        *++out = *it;
-      }
-    }
-    batch->mentions.erase(out + 1, batch->mentions.end());
-  }
   row.mention_count = static_cast<uint32_t>(batch->mentions.size() - row.first_mention);
 }
 

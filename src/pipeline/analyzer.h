@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "events/event_parser.h"
@@ -30,6 +31,18 @@ struct AnalyzeTally {
   std::array<uint64_t, events::kRejectReasonCount> rejected{};
   uint64_t Rejected() const;
 };
+
+// The analysis of one non-blank text (valid UTF-8), shared by the pipeline
+// and the HTTP API (/v1/analyze): classifies it (one score per label into
+// scores[0 .. labels)), then counts the mentions of the entities unscoped or
+// scoped to the saga it was classified into, and appends them to *out as
+// dimension rows (Dimensions::entities), one per row with count > 0: a
+// dictionary listing an entity twice sums into one row. *scratch is reused
+// between calls. Returns the label index. Thread-safe for distinct
+// scratch/out (the models are read-only).
+int AnalyzeText(const text::Classifier& classifier, const text::EntityMatcher& matcher, const Dimensions& dims,
+                std::string_view text, double* scores, std::vector<text::Mention>* scratch,
+                std::vector<MentionRow>* out);
 
 class Analyzer {
  public:

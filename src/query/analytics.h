@@ -74,6 +74,16 @@ struct TrendRow {
   int64_t readers = 0;
 };
 
+struct SagaTrendRow {
+  std::optional<std::string> saga;  // nullopt: events with an empty text
+  int64_t time = 0;                 // start of the bucket, unix seconds (UTC)
+  int64_t events = 0;
+  int64_t readers = 0;
+};
+
+// Analytics objects are not thread-safe: one thread at a time uses one (the
+// HTTP server leases one per request from a pool; a SQLite one owns its own
+// connection, a ClickHouse one its own HTTP client).
 class Analytics {
  public:
   virtual ~Analytics() = default;
@@ -89,6 +99,12 @@ class Analytics {
   // Mentions and readers of an entity per time bucket, oldest first; buckets
   // without mentions are omitted.
   virtual Result<std::vector<TrendRow>> Trend(const TrendQuery& q) = 0;
+  // Events and readers per saga per time bucket (readers per saga over
+  // time), ordered by bucket, then saga name with empty texts (saga =
+  // nullopt) last; (saga, bucket) pairs without events are omitted.
+  virtual Result<std::vector<SagaTrendRow>> SagaTrend(const TimeRange& range, Bucket bucket) = 0;
+  // A cheap query proving the store answers (readiness probes).
+  virtual Status Ping() = 0;
 };
 
 }  // namespace sagaflow::query

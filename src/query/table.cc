@@ -44,6 +44,15 @@ Table ToTable(const std::vector<TrendRow>& rows) {
   return t;
 }
 
+Table ToTable(const std::vector<SagaTrendRow>& rows) {
+  Table t{{"saga", "time", "bucket", "events", "readers"}, {}};
+  for (const auto& r : rows) {
+    t.rows.push_back({r.saga ? Cell::Text(*r.saga) : Cell::Null("(empty text)"), Cell::Int(r.time),
+                      Cell::Text(FormatTime(r.time)), Cell::Int(r.events), Cell::Int(r.readers)});
+  }
+  return t;
+}
+
 Result<Format> ParseFormat(const std::string& name) {
   if (name == "table") return Format::kTable;
   if (name == "json") return Format::kJson;

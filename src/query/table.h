@@ -33,6 +33,7 @@ Table ToTable(const std::vector<SagaRow>& rows);       // saga, events, readers
 Table ToTable(const std::vector<RejectedRow>& rows);   // reason, events
 Table ToTable(const std::vector<DeadLetter>& rows);    // source, line, position, reason, detail, excerpt
 Table ToTable(const std::vector<TrendRow>& rows);      // time, bucket (ISO 8601), mentions, readers
+Table ToTable(const std::vector<SagaTrendRow>& rows);  // saga, time, bucket (ISO 8601), events, readers
 
 enum class Format { kTable, kJson, kCsv };
 Result<Format> ParseFormat(const std::string& name);  // "table", "json", "csv"

@@ -285,4 +285,46 @@ Result<std::vector<query::TrendRow>> ClickHouseAnalytics::Trend(const query::Tre
   return out;
 }
 
+Result<std::vector<query::SagaTrendRow>> ClickHouseAnalytics::SagaTrend(const query::TimeRange& range,
+                                                                         query::Bucket bucket) {
+  const int width = bucket == query::Bucket::kHour ? 3600 : 86400;
+  auto rows = Rows("saga trend",
+                   fmt::format("SELECT s, intDiv(t, {0}) * {0} AS b, count(), sum(r) FROM ("
+                               " SELECT any(saga_id) AS s, any(time) AS t, any(readers) AS r FROM fact_event"
+                               " WHERE {1} GROUP BY source_id, position)"
+                               " GROUP BY s, b",
+                               width, TimeCondition(range)),
+                   4);
+  if (!rows.ok()) return rows.status();
+  auto names = Names("dim_saga", "saga_id");
+  if (!names.ok()) return names.status();
+  std::vector<query::SagaTrendRow> out;
+  for (const auto& r : *rows) {
+    auto id = Id(r[0]);
+    if (!id.ok()) return id.status();
+    int64_t v[3];
+    SAGAFLOW_RETURN_IF_ERROR(Ints(r, 1, 3, v));
+    query::SagaTrendRow row{std::nullopt, v[0], v[1], v[2]};
+    if (*id != 0) {  // saga_id 0: events with an empty text
+      auto name = names->find(*id);
+      if (name == names->end()) continue;  // as Sagas(): only known sagas
+      row.saga = name->second;
+    }
+    out.push_back(std::move(row));
+  }
+  // The SQLite store's order: bucket, then name byte-wise, empty texts last.
+  std::sort(out.begin(), out.end(), [](const query::SagaTrendRow& a, const query::SagaTrendRow& b) {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.saga.has_value() != b.saga.has_value()) return a.saga.has_value();
+    return a.saga < b.saga;
+  });
+  return out;
+}
+
+Status ClickHouseAnalytics::Ping() {
+  // No retries: a probe must answer promptly, and says "not ready" instead.
+  auto r = client_->Query("SELECT count() FROM schema_version FORMAT TabSeparated");
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 }  // namespace sagaflow::sinks::clickhouse

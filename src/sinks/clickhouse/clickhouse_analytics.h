@@ -34,6 +34,8 @@ class ClickHouseAnalytics final : public query::Analytics {
   Result<std::vector<query::RejectedRow>> Rejected() override;
   Result<std::vector<query::DeadLetter>> DeadLetters(int64_t limit) override;
   Result<std::vector<query::TrendRow>> Trend(const query::TrendQuery& q) override;
+  Result<std::vector<query::SagaTrendRow>> SagaTrend(const query::TimeRange& range, query::Bucket bucket) override;
+  Status Ping() override;
 
  private:
   ClickHouseAnalytics(std::unique_ptr<ClickHouseClient> client, RetryPolicy retry);

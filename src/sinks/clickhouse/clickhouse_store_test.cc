@@ -519,6 +519,13 @@ TEST_F(ClickHouseStoreTest, AnswersEveryQueryLikeTheSqliteStore) {
     }
   }
   for (const auto& w : windows) ExpectSame((*lite)->Sagas(w), ch->Sagas(w), saga_key, "sagas");
+  auto saga_trend_key = [](const query::SagaTrendRow& r) { return std::make_tuple(r.saga, r.time, r.events, r.readers); };
+  for (const auto& w : windows) {
+    for (auto bucket : {query::Bucket::kHour, query::Bucket::kDay}) {
+      ExpectSame((*lite)->SagaTrend(w, bucket), ch->SagaTrend(w, bucket), saga_trend_key, "saga trend");
+    }
+  }
+  EXPECT_TRUE(ch->Ping().ok());
   ExpectSame((*lite)->Rejected(), ch->Rejected(),
              [](const query::RejectedRow& r) { return std::make_tuple(r.reason, r.events); }, "rejected");
   for (const std::string entity : {"Jon", "Tom", "Éowyn", "Harry", "Frodo", "Winterfell", "tom", "TOM", "o", "%", "_",

@@ -178,4 +178,42 @@ Result<std::vector<query::TrendRow>> SqliteAnalytics::Trend(const query::TrendQu
   return rows;
 }
 
+Result<std::vector<query::SagaTrendRow>> SqliteAnalytics::SagaTrend(const query::TimeRange& range,
+                                                                     query::Bucket bucket) {
+  // Empty texts have no saga (NULL); an id missing from dim_saga is left out
+  // as Sagas() leaves it out.
+  auto stmt = db_->Prepare(
+      "SELECT s.name, (f.time / ?1) * ?1 AS b, count(*), sum(f.readers) FROM fact_event f "
+      "LEFT JOIN dim_saga s ON s.saga_id = f.saga_id "
+      "WHERE f.time >= ?2 AND f.time <= ?3 AND (f.saga_id IS NULL OR s.saga_id IS NOT NULL) "
+      "GROUP BY f.saga_id, b ORDER BY b, s.name IS NULL, s.name");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, int64_t{bucket == query::Bucket::kHour ? 3600 : 86400});
+  stmt->Bind(2, From(range));
+  stmt->Bind(3, To(range));
+  std::vector<query::SagaTrendRow> rows;
+  Status st = ForEachRow(*stmt, [&](Statement& s) {
+    query::SagaTrendRow row;
+    if (!s.IsNull(0)) row.saga = s.Text(0);
+    row.time = s.Int(1);
+    row.events = s.Int(2);
+    row.readers = s.Int(3);
+    rows.push_back(std::move(row));
+  });
+  if (!st.ok()) return st;
+  return rows;
+}
+
+Status SqliteAnalytics::Ping() {
+  // An open connection keeps answering after its file was deleted or
+  // replaced: check that the path still names the file we read.
+  std::error_code ec;
+  if (!std::filesystem::exists(db_->path(), ec)) return Status::Unavailable(fmt::format("no store at {}", db_->path()));
+  auto stmt = db_->Prepare("SELECT max(version) FROM schema_version");
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return Status::Ok();
+}
+
 }  // namespace sagaflow::sinks::sqlite

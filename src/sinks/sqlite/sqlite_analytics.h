@@ -22,6 +22,8 @@ class SqliteAnalytics final : public query::Analytics {
   Result<std::vector<query::RejectedRow>> Rejected() override;
   Result<std::vector<query::DeadLetter>> DeadLetters(int64_t limit) override;
   Result<std::vector<query::TrendRow>> Trend(const query::TrendQuery& q) override;
+  Result<std::vector<query::SagaTrendRow>> SagaTrend(const query::TimeRange& range, query::Bucket bucket) override;
+  Status Ping() override;
 
  private:
   explicit SqliteAnalytics(std::unique_ptr<Db> db) : db_(std::move(db)) {}

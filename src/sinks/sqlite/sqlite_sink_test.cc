@@ -279,6 +279,32 @@ TEST_F(SqliteQueryTest, TrendBucketsByHourAndDay) {
   EXPECT_EQ((*hours)[1].mentions, 1);
 }
 
+TEST_F(SqliteQueryTest, SagaTrendBucketsEventsPerSagaWithEmptyTextsLast) {
+  auto a = OpenAnalytics();
+  auto days = a->SagaTrend({}, query::Bucket::kDay);
+  ASSERT_TRUE(days.ok()) << days.status().ToString();
+  // day 0: got x2 (150 readers); day 1: got 1000, lotr 70; day 2: empty 30; day 3: empty 5.
+  ASSERT_EQ(days->size(), 5u);
+  EXPECT_EQ((*days)[0].saga, "got");
+  EXPECT_EQ((*days)[0].time, 0);
+  EXPECT_EQ((*days)[0].events, 2);
+  EXPECT_EQ((*days)[0].readers, 150);
+  EXPECT_EQ((*days)[1].saga, "got");
+  EXPECT_EQ((*days)[1].time, 86400);
+  EXPECT_EQ((*days)[2].saga, "lotr");
+  EXPECT_EQ((*days)[2].readers, 70);
+  EXPECT_FALSE((*days)[3].saga.has_value());
+  EXPECT_EQ((*days)[3].time, 86400 * 2);
+  EXPECT_EQ((*days)[4].readers, 5);
+  auto hours = a->SagaTrend({0, 86400 + 60}, query::Bucket::kHour);
+  ASSERT_EQ(hours->size(), 3u);  // hour 0, hour 1, hour 24 (both ends included)
+  EXPECT_EQ((*hours)[1].time, 3600);
+  EXPECT_EQ((*hours)[2].time, 86400);
+  EXPECT_EQ((*hours)[2].readers, 1000);
+  EXPECT_TRUE(a->SagaTrend({5, 4}, query::Bucket::kDay)->empty());
+  EXPECT_TRUE(a->Ping().ok());
+}
+
 TEST_F(SqliteQueryTest, UnknownNamesAreNotFound) {
   auto a = OpenAnalytics();
   auto saga = a->TopEntities({"narnia", {}, 8, query::Measure::kMentions});
