@@ -50,7 +50,9 @@ TEST(Utf8Excerpt, AlwaysValidAndBoundedOnRandomBytes) {
     std::string e = Utf8Excerpt(raw, max);
     ASSERT_LE(e.size(), max);
     ASSERT_TRUE(text::IsValidUtf8(e));
-    if (text::IsValidUtf8(raw) && raw.size() <= max) ASSERT_EQ(e, raw);
+    if (text::IsValidUtf8(raw) && raw.size() <= max) {
+      ASSERT_EQ(e, raw);
+    }
   }
 }
 

@@ -33,7 +33,9 @@ TEST(ParseTime, RejectsNonsense) {
                           "2023-11-14T22:13:20Zjunk", "-5", "2023-1-1", "99999999999999"}) {
     auto r = ParseTime(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    }
   }
 }
 

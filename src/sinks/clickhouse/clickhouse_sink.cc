@@ -98,19 +98,26 @@ Status ClickHouseSink::UpsertDimensions(const pipeline::Dimensions& dims) {
   if (!body.ok()) return body.status();
   auto rows = ParseTsv(*body, 2);
   if (!rows.ok()) return rows.status();
-  std::unordered_map<uint64_t, std::string> sagas;
+  // Every stored name of an id: until merges run, a conflicting row sits
+  // beside the original, in no particular order.
+  std::unordered_map<uint64_t, std::vector<std::string>> sagas;
   for (auto& r : *rows) {
     auto id = ParseUint(r[0], "dim_saga.saga_id");
     if (!id.ok()) return id.status();
-    sagas.emplace(*id, std::move(r[1]));
+    sagas[*id].push_back(std::move(r[1]));
   }
   std::string insert;
   saga_ids_.clear();
   for (const auto& s : dims.sagas) {
     const uint64_t id = static_cast<uint64_t>(s.id);
     auto it = sagas.find(id);
-    if (it != sagas.end() && it->second != s.name) {
-      return Status::Corruption(fmt::format("dim_saga: id {} of saga \"{}\" is taken by \"{}\"", s.id, s.name, it->second));
+    if (it != sagas.end()) {
+      for (const std::string& name : it->second) {
+        if (name != s.name) {
+          return Status::Corruption(
+              fmt::format("dim_saga: id {} of saga \"{}\" is taken by \"{}\"", s.id, s.name, name));
+        }
+      }
     }
     if (it == sagas.end()) {
       TsvRows(&insert).Uint(id).Text(s.name).EndRow();

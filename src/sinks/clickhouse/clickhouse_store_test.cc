@@ -277,7 +277,9 @@ TEST_F(ClickHouseStoreTest, ARestartFindsEveryRecordStoredPastItsCheckpoint) {
     auto r = second->Write(range(batches[i].first, batches[i].second));
     // Once a check found nothing stored, later batches skip it: three
     // inserts (mentions, events, checkpoint) and no query.
-    if (i == 4) EXPECT_EQ(second->client_stats().requests.load() - requests, 3u);
+    if (i == 4) {
+      EXPECT_EQ(second->client_stats().requests.load() - requests, 3u);
+    }
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->duplicates, expected_duplicates[i]) << "batch " << i;
     EXPECT_EQ(r->events, batches[i].second - batches[i].first - expected_duplicates[i]) << "batch " << i;
