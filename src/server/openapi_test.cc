@@ -72,9 +72,7 @@ std::string Mismatch(const json& v, const json& schema, const json& doc, const s
 class OpenApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    data_ = new testing::SampleData;
-    testing::TrainSampleModel(data_->model);
-    testing::FillSampleStore(data_->model, data_->store, data_->events);
+    data_ = testing::NewSampleData();
   }
   static void TearDownTestSuite() { delete data_; }
 

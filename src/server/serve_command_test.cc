@@ -124,9 +124,7 @@ TEST(ServeSharedCorpusTest, PredictLabelsEqualScikitLearnOnTheWholeCorpus) {
 class ServeCommandTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    data_ = new testing::SampleData;
-    testing::TrainSampleModel(data_->model);
-    testing::FillSampleStore(data_->model, data_->store, data_->events);
+    data_ = testing::NewSampleData();
   }
   static void TearDownTestSuite() { delete data_; }
   static std::string Binary() { return text::testing::Quote(SAGAFLOW_BINARY); }

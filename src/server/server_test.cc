@@ -32,9 +32,7 @@ using testing::StartServer;
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    data_ = new SampleData;
-    testing::TrainSampleModel(data_->model);
-    testing::FillSampleStore(data_->model, data_->store, data_->events);
+    data_ = testing::NewSampleData();
   }
   static void TearDownTestSuite() {
     delete data_;

@@ -118,6 +118,15 @@ struct SampleData {
   std::string events = dir.File("events.jsonl");
 };
 
+// A SampleData with the sample model trained and the store filled from
+// the sample events, for a suite's SetUpTestSuite (the suite deletes it).
+inline SampleData* NewSampleData() {
+  auto* data = new SampleData;
+  TrainSampleModel(data->model);
+  FillSampleStore(data->model, data->store, data->events);
+  return data;
+}
+
 // Starts an ApiServer on 127.0.0.1, a free port.
 inline std::unique_ptr<ApiServer> StartServer(const SampleData& data, HttpServiceOptions http = {},
                                               const std::string& store = "") {
