@@ -1,17 +1,15 @@
 // End-to-end tests of `sagaflow classify` (runs the built binary).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "support/run_binary.h"
 #include "text/python_reference_testing.h"
 
 namespace {
 
 using sagaflow::text::testing::Quote;
-using sagaflow::text::testing::ReadFile;
 using sagaflow::text::testing::TempDir;
 using sagaflow::text::testing::WriteFile;
 
@@ -20,18 +18,10 @@ constexpr const char* kModel = R"({"format":"sagaflow-text-classifier","version"
                 "binary":false,"terms":["stark","ring","wand"]},
   "classifier":{"kind":"LinearSVC","scheme":"ovr","coef":[[1,0,0],[0,1,0],[0,0,1]],"intercept":[0,0,0.5]}})";
 
-struct Outcome {
-  int status;
-  std::string out, err;
-};
+using Outcome = sagaflow::testing::CommandOutcome;
 
 Outcome Classify(const std::string& args, const std::string& env = "", const std::string& stdin_file = "") {
-  TempDir dir;
-  std::string out = dir.File("out"), err = dir.File("err");
-  std::string cmd = env + " " + Quote(SAGAFLOW_BINARY) + " classify " + args + " > " + Quote(out) + " 2> " + Quote(err);
-  if (!stdin_file.empty()) cmd += " < " + Quote(stdin_file);
-  int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out), ReadFile(err)};
+  return sagaflow::testing::RunSagaflow(SAGAFLOW_BINARY, "classify " + args, env, stdin_file);
 }
 
 class ClassifyCommandTest : public ::testing::Test {

@@ -1,15 +1,13 @@
 // End-to-end tests of `sagaflow extract` (runs the built binary).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 
+#include "support/run_binary.h"
 #include "text/python_reference_testing.h"
 
 namespace {
 
 using sagaflow::text::testing::Quote;
-using sagaflow::text::testing::ReadFile;
 using sagaflow::text::testing::TempDir;
 using sagaflow::text::testing::WriteFile;
 
@@ -26,10 +24,7 @@ constexpr const char* kDictionary =
     "lotr\tSamwise Gamgee\tcharacter\tSam|Samwise\n"
     "*\tTom\tother\n";
 
-struct Outcome {
-  int status;
-  std::string out, err;
-};
+using Outcome = sagaflow::testing::CommandOutcome;
 
 class ExtractCommandTest : public ::testing::Test {
  protected:
@@ -41,11 +36,7 @@ class ExtractCommandTest : public ::testing::Test {
     input_ = dir_.File("in.jsonl");
   }
   Outcome Extract(const std::string& args, const std::string& env = "", const std::string& stdin_file = "") {
-    std::string out = dir_.File("out"), err = dir_.File("err");
-    std::string cmd = env + " " + Quote(SAGAFLOW_BINARY) + " extract " + args + " > " + Quote(out) + " 2> " + Quote(err);
-    if (!stdin_file.empty()) cmd += " < " + Quote(stdin_file);
-    int rc = std::system(cmd.c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out), ReadFile(err)};
+    return sagaflow::testing::RunSagaflow(SAGAFLOW_BINARY, "extract " + args, env, stdin_file);
   }
   TempDir dir_;
   std::string model_, dict_, input_;

@@ -2,32 +2,22 @@
 // separate migration step leaves are what `run` builds on, and migrating
 // again changes nothing stored.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "support/run_binary.h"
 #include "text/python_reference_testing.h"
 
 namespace {
 
 using sagaflow::text::testing::Quote;
-using sagaflow::text::testing::ReadFile;
 using sagaflow::text::testing::TempDir;
 
-struct Outcome {
-  int status;
-  std::string out, err;
-};
+using Outcome = sagaflow::testing::CommandOutcome;
 
 class MigrateCommandTest : public ::testing::Test {
  protected:
-  Outcome Sagaflow(const std::string& args) {
-    const std::string out = dir_.File("out"), err = dir_.File("err");
-    const std::string cmd = Quote(SAGAFLOW_BINARY) + " " + args + " > " + Quote(out) + " 2> " + Quote(err);
-    const int rc = std::system(cmd.c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out), ReadFile(err)};
-  }
+  Outcome Sagaflow(const std::string& args) { return sagaflow::testing::RunSagaflow(SAGAFLOW_BINARY, args); }
   std::string Store() const { return "sqlite:" + dir_.File("store.db"); }
   std::string ModelFlags() const {
     return "--model " + Quote(model_) + " --entities " + Quote(std::string(SAGAFLOW_SOURCE_DIR) + "/data/entities/sagas.tsv");
