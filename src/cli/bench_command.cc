@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -138,12 +138,12 @@ Status WriteSurfaceForms(const text::EntityDictionary& dict, const std::string& 
 }
 
 struct Row {
-  std::string name;       // what sagaflow measured
+  std::string name;  // what sagaflow measured
   double mb_per_s = 0;
   double docs_per_s = 0;
-  std::string anchor;     // what it is compared with
+  std::string anchor;          // what it is compared with
   double anchor_mb_per_s = 0;  // 0 = not measured
-  double target = 0;      // required ratio, 0 = none
+  double target = 0;           // required ratio, 0 = none
 };
 
 int RunBenchText(const BenchTextOptions& o) {
@@ -199,7 +199,7 @@ int RunBenchText(const BenchTextOptions& o) {
   const double docs = static_cast<double>(texts.size());
   std::vector<double> scores(classifier->labels().size());
   std::vector<std::string> saga(texts.size());  // predicted label: the curated matcher's scope
-  uint64_t sink = 0;                             // keeps the measured work observable
+  uint64_t sink = 0;                            // keeps the measured work observable
 
   std::vector<text::Mention> mentions;
   mentions.reserve(std::max(flat->entities().size(), curated->entities().size()));
@@ -218,7 +218,8 @@ int RunBenchText(const BenchTextOptions& o) {
       for (const text::Mention& m : mentions) sink += m.count;
     }
   };
-  for (size_t i = 0; i < texts.size(); ++i) saga[i] = classifier->labels()[classifier->Predict(texts[i], scores.data())];
+  for (size_t i = 0; i < texts.size(); ++i)
+    saga[i] = classifier->labels()[classifier->Predict(texts[i], scores.data())];
 
   std::string anchors_cmd;
   if (o.anchors) {
@@ -317,8 +318,8 @@ int RunBenchText(const BenchTextOptions& o) {
     out.push_back('\n');
     std::fputs(out.c_str(), stdout);
   } else {
-    std::printf("bench text: %zu documents, %.2f MB (%s), 1 thread, median of %d x >= %g s of %s time\n",
-                texts.size(), mb, corpus_path.c_str(), o.repetitions, o.seconds, o.clock.c_str());
+    std::printf("bench text: %zu documents, %.2f MB (%s), 1 thread, median of %d x >= %g s of %s time\n", texts.size(),
+                mb, corpus_path.c_str(), o.repetitions, o.seconds, o.clock.c_str());
     std::printf("model: %s\n", model_name.c_str());
     std::printf("%-42s %10s %10s   %-58s %10s %8s %7s\n", "sagaflow", "MB/s", "docs/s", "anchor", "MB/s", "ratio",
                 "target");

@@ -9,11 +9,9 @@
 // --store clickhouse://... measures the ClickHouse store instead (an empty
 // database: the store must end with exactly --count events).
 // A benchmark, not a test: it prints figures.
-#include <spdlog/spdlog.h>
-
-#include <unistd.h>
-
 #include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -46,8 +44,8 @@ struct BenchKafkaOptions {
   int64_t linger_ms = 0;   // 0: the store's default
   std::string store;       // empty: a fresh SQLite file in a temporary directory
   pipeline::StoreCredentials login;
-  int partitions = 0;     // 0 = enough for every event to stay in the mock
-  bool preload = false;   // produce everything first, then consume (a backlog)
+  int partitions = 0;    // 0 = enough for every event to stay in the mock
+  bool preload = false;  // produce everything first, then consume (a backlog)
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -158,8 +156,7 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   if (o.linger_ms) popts.linger = std::chrono::milliseconds(o.linger_ms);
   popts.stop_when_idle = std::chrono::milliseconds(2000);
   pipeline::PipelineCounters counters("kafka", pipeline::ParseStoreUri(store)->scheme);
-  pipeline::Pipeline p(source, sink, (*model)->classifier, (*model)->matcher, (*model)->dimensions, popts,
-                       &counters);
+  pipeline::Pipeline p(source, sink, (*model)->classifier, (*model)->matcher, (*model)->dimensions, popts, &counters);
 
   // Live (default): the producer starts once the consumer has joined (the
   // mock delays a group's first join by 3 s), so the figures measure the
@@ -239,10 +236,11 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     out.push_back('\n');
     std::fputs(out.c_str(), stdout);
   } else {
-    std::printf("kafka: %s events (%.1f MB) dev broker (%d partitions) -> consumer group -> %s, %zu workers on %u "
-                "cores\n",
-                pipeline::Thousands(o.common.count).c_str(), total_bytes / 1e6, partitions, sink.Describe().c_str(), o.common.workers,
-                std::thread::hardware_concurrency());
+    std::printf(
+        "kafka: %s events (%.1f MB) dev broker (%d partitions) -> consumer group -> %s, %zu workers on %u "
+        "cores\n",
+        pipeline::Thousands(o.common.count).c_str(), total_bytes / 1e6, partitions, sink.Describe().c_str(),
+        o.common.workers, std::thread::hardware_concurrency());
     std::printf("  %s %.3f s  %s events/s  %.1f MB/s  (producing took %.3f s)\n",
                 o.preload ? "backlog: first record read to last row queryable"
                           : "live: first event produced to last row queryable",
@@ -261,19 +259,20 @@ void AddBenchKafkaCommand(CLI::App& app) {
   cmd->add_option("--batch-bytes", o->batch_bytes, "Payload bytes per batch at most (default: the store's)")
       ->envname("SAGAFLOW_BATCH_BYTES")
       ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
-  cmd->add_option("--linger-ms", o->linger_ms, "Seal a batch at the latest this long after its first record "
+  cmd->add_option("--linger-ms", o->linger_ms,
+                  "Seal a batch at the latest this long after its first record "
                   "(default: the store's; the last batch waits this long)")
       ->envname("SAGAFLOW_LINGER_MS")
       ->check(CLI::Range(1, 600000));
   cmd->add_option("--store", o->store, "Store to fill, empty at start (default: a temporary SQLite file)")
       ->envname("SAGAFLOW_BENCH_STORE");
   cmd->add_option("--store-user", o->login.user, "ClickHouse user")->envname("SAGAFLOW_CLICKHOUSE_USER");
-  cmd->add_option("--store-password", o->login.password, "ClickHouse password")->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
+  cmd->add_option("--store-password", o->login.password, "ClickHouse password")
+      ->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
   cmd->add_option("--partitions", o->partitions, "Topic partitions (default: enough to hold every event)")
       ->envname("SAGAFLOW_BENCH_PARTITIONS")
       ->check(CLI::Range(0, 10000));
-  cmd->add_flag("--preload", o->preload,
-                "Produce every event first, then time the consumer draining the backlog")
+  cmd->add_flag("--preload", o->preload, "Produce every event first, then time the consumer draining the backlog")
       ->envname("SAGAFLOW_BENCH_PRELOAD");
   cmd->callback([o] { SetExitStatus(RunBenchKafka(*o)); });
 }

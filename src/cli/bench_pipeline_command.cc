@@ -90,8 +90,8 @@ int RunBenchPipeline(const BenchPipelineOptions& o) {
       spdlog::error("bench pipeline: {}", m.status().ToString());
       return 1;
     }
-    spdlog::info("bench pipeline: run {}: {} records in {:.3f} s = {} events/s", i + 1, m->counters.records,
-                 m->seconds, pipeline::Thousands(static_cast<uint64_t>(m->counters.records / m->seconds)));
+    spdlog::info("bench pipeline: run {}: {} records in {:.3f} s = {} events/s", i + 1, m->counters.records, m->seconds,
+                 pipeline::Thousands(static_cast<uint64_t>(m->counters.records / m->seconds)));
     runs.push_back(*m);
   }
   std::sort(runs.begin(), runs.end(), [](const Measurement& a, const Measurement& b) { return a.seconds < b.seconds; });

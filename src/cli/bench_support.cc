@@ -1,7 +1,6 @@
 #include "cli/bench_support.h"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,7 +18,8 @@ CLI::App* BenchCommand(CLI::App& app) {
 }
 
 void AddEndToEndBenchOptions(CLI::App* cmd, EndToEndBenchOptions* o) {
-  cmd->add_option("--corpus", o->corpus, "Corpus the events' texts come from (default: $SAGAFLOW_SHARED/corpus/texts.jsonl)")
+  cmd->add_option("--corpus", o->corpus,
+                  "Corpus the events' texts come from (default: $SAGAFLOW_SHARED/corpus/texts.jsonl)")
       ->envname("SAGAFLOW_BENCH_CORPUS");
   cmd->add_option("--count", o->count, "Events")->envname("SAGAFLOW_BENCH_COUNT")->capture_default_str();
   cmd->add_option("--model", o->model, "Model JSON")->envname("SAGAFLOW_MODEL")->required();

@@ -62,8 +62,8 @@ int RunClassify(const ClassifyOptions& opts) {
 
 void AddClassifyCommand(CLI::App& app) {
   auto opts = std::make_shared<ClassifyOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "classify", "Label JSON lines {\"id\",\"text\"} with a text model (docs/model-format.md)");
+  CLI::App* cmd =
+      app.add_subcommand("classify", "Label JSON lines {\"id\",\"text\"} with a text model (docs/model-format.md)");
   cmd->add_option("--model", opts->model, "Model JSON (tools/export_sklearn_model.py or the trainer)")
       ->envname("SAGAFLOW_MODEL")
       ->required();

@@ -98,7 +98,8 @@ TEST_F(ClassifyCommandTest, BadModelFailsWithTheFileName) {
 // Many documents: output is buffered across flushes and stays in order.
 TEST_F(ClassifyCommandTest, LargeInputKeepsOrder) {
   std::string in;
-  for (int i = 0; i < 30000; ++i) in += "{\"id\":" + std::to_string(i) + ",\"text\":\"ring ring stark and more text\"}\n";
+  for (int i = 0; i < 30000; ++i)
+    in += "{\"id\":" + std::to_string(i) + ",\"text\":\"ring ring stark and more text\"}\n";
   WriteFile(input_, in);
   Outcome r = Classify("--model " + Quote(model_) + " --input " + Quote(input_));
   EXPECT_EQ(r.status, 0);

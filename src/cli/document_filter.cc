@@ -10,9 +10,7 @@ namespace {
 // Output is written in chunks of about this size.
 constexpr size_t kFlushBytes = 1 << 20;
 
-bool WriteAll(const std::string& out) {
-  return std::fwrite(out.data(), 1, out.size(), stdout) == out.size();
-}
+bool WriteAll(const std::string& out) { return std::fwrite(out.data(), 1, out.size(), stdout) == out.size(); }
 
 }  // namespace
 

@@ -103,8 +103,8 @@ int RunExtract(const ExtractOptions& opts) {
 
 void AddExtractCommand(CLI::App& app) {
   auto opts = std::make_shared<ExtractOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "extract", "Count entity mentions in JSON lines {\"id\",\"text\"} (docs/entities.md)");
+  CLI::App* cmd =
+      app.add_subcommand("extract", "Count entity mentions in JSON lines {\"id\",\"text\"} (docs/entities.md)");
   cmd->add_option("--entities", opts->entities, "Entity dictionary: flat list or curated TSV")
       ->envname("SAGAFLOW_ENTITIES")
       ->required();

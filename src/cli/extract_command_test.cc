@@ -1,7 +1,6 @@
 // End-to-end tests of `sagaflow extract` (runs the built binary).
 #include <gtest/gtest.h>
 
-
 #include "support/run_binary.h"
 #include "text/python_reference_testing.h"
 

@@ -27,7 +27,8 @@ int RunMigrate(const MigrateOptions& o) {
   // dimensions to upsert (a default --entities from the environment, as in
   // the container image, is then not used).
   if (!o.model.empty() && o.entities.empty()) {
-    spdlog::error("migrate: --model needs --entities (the dimensions are the model's sagas and the dictionary's entities)");
+    spdlog::error(
+        "migrate: --model needs --entities (the dimensions are the model's sagas and the dictionary's entities)");
     return 2;
   }
   pipeline::Dimensions dimensions;
@@ -61,7 +62,8 @@ void AddMigrateCommand(CLI::App& app) {
   auto o = std::make_shared<MigrateOptions>();
   CLI::App* cmd = app.add_subcommand(
       "migrate", "Bring a store's schema up to date (and upsert the dimensions), then exit: as `run` does first");
-  AddStoreOptions(cmd, &o->store, &o->store_login, "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
+  AddStoreOptions(cmd, &o->store, &o->store_login,
+                  "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
   cmd->add_option("--model", o->model, "Model JSON: its labels are the sagas (with --entities)")
       ->envname("SAGAFLOW_MODEL");
   cmd->add_option("--entities", o->entities, "Entity dictionary (used with --model)")->envname("SAGAFLOW_ENTITIES");

@@ -20,7 +20,8 @@ class MigrateCommandTest : public ::testing::Test {
   Outcome Sagaflow(const std::string& args) { return sagaflow::testing::RunSagaflow(SAGAFLOW_BINARY, args); }
   std::string Store() const { return "sqlite:" + dir_.File("store.db"); }
   std::string ModelFlags() const {
-    return "--model " + Quote(model_) + " --entities " + Quote(std::string(SAGAFLOW_SOURCE_DIR) + "/data/entities/sagas.tsv");
+    return "--model " + Quote(model_) + " --entities " +
+           Quote(std::string(SAGAFLOW_SOURCE_DIR) + "/data/entities/sagas.tsv");
   }
   nlohmann::json Sagas() {
     Outcome q = Sagaflow("query --store " + Quote(Store()) + " sagas --format json");

@@ -5,8 +5,8 @@
 // checked. --rate paces either.
 // Exit status: 0 done (every event delivered), 2 bad arguments or unreadable
 // corpus, 1 write or delivery failure.
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,8 +17,6 @@
 #include <filesystem>
 #include <string>
 #include <thread>
-
-#include <simdjson.h>
 
 #include "cli/commands.h"
 #include "events/event_generator.h"
@@ -189,8 +187,8 @@ void AddProduceCommand(CLI::App& app) {
       ->envname("SAGAFLOW_INPUT")
       ->required();
   CLI::Option* output = cmd->add_option("--output", o->output, "Events file ('-' = stdout), written atomically")
-      ->envname("SAGAFLOW_OUTPUT")
-      ->capture_default_str();
+                            ->envname("SAGAFLOW_OUTPUT")
+                            ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the generator (same seed, same events on every machine)")
       ->envname("SAGAFLOW_SEED")
       ->capture_default_str();

@@ -9,7 +9,6 @@
 // Exit status: 0 answered, 2 bad arguments / unknown saga or entity / no
 // store, 1 other failures.
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,8 +39,10 @@ int Fail(const Status& st) {
   spdlog::error("query: {}", st.message());
   switch (st.code()) {
     case Status::Code::kInvalidArgument:
-    case Status::Code::kNotFound: return 2;
-    default: return 1;
+    case Status::Code::kNotFound:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -127,10 +128,13 @@ void AddQueryCommand(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "table", "json", "csv"}))
       ->capture_default_str();
 
-  CLI::App* top = cmd->add_subcommand("top-entities", "Most mentioned entities of a saga (the prototype's analytics.sql)");
+  CLI::App* top =
+      cmd->add_subcommand("top-entities", "Most mentioned entities of a saga (the prototype's analytics.sql)");
   top->add_option("--saga", o->saga, "Saga: got, lotr, hp, ...")->envname("SAGAFLOW_SAGA")->required();
   AddWindow(top, o.get());
-  top->add_option("--limit", o->limit, "Rows (0 = all)")->envname("SAGAFLOW_LIMIT")->check(CLI::NonNegativeNumber)
+  top->add_option("--limit", o->limit, "Rows (0 = all)")
+      ->envname("SAGAFLOW_LIMIT")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   top->add_option("--by", o->by, "Order by total mentions or total readers")
       ->envname("SAGAFLOW_BY")

@@ -8,10 +8,9 @@
 // exits at once, which is safe too). Exit status: 0 done, 1 the run failed
 // (I/O, store), 2 bad arguments, model, entities, or a source that does not
 // match its committed checkpoint; 128+N after signal N.
-#include <spdlog/spdlog.h>
-
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -123,9 +122,10 @@ class SignalWatcher {
     std::optional<std::chrono::steady_clock::time_point> abandon_at;
     while (!done_) {
       if (abandon_at && std::chrono::steady_clock::now() >= *abandon_at) {
-        spdlog::error("run: the store did not acknowledge the last batches within {} ms of the stop: abandoning them "
-                      "(not committed; the next run reads them again)",
-                      stop_timeout_.count());
+        spdlog::error(
+            "run: the store did not acknowledge the last batches within {} ms of the stop: abandoning them "
+            "(not committed; the next run reads them again)",
+            stop_timeout_.count());
         pipeline_->Abandon();
         abandon_at.reset();
       }
@@ -265,7 +265,8 @@ void AddRunCommand(CLI::App& app) {
                   "(docs/kafka.md)")
       ->envname("SAGAFLOW_SOURCE")
       ->capture_default_str();
-  AddStoreOptions(cmd, &o->store, &o->store_login, "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
+  AddStoreOptions(cmd, &o->store, &o->store_login,
+                  "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
   cmd->add_option("--model", o->model, "Model JSON (sagaflow train or tools/export_sklearn_model.py)")
       ->envname("SAGAFLOW_MODEL")
       ->required();

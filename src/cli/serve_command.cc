@@ -7,10 +7,9 @@
 // at --log-level debug). SIGINT/SIGTERM stop accepting, answer the requests
 // in flight and exit 0 (a second signal exits at once). Exit status: 0
 // stopped by a signal, 1 cannot listen, 2 bad arguments, model or entities.
-#include <spdlog/spdlog.h>
-
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>

@@ -92,8 +92,8 @@ void ReportCrossValidation(const text::CrossValidation& cv, const std::vector<st
     const size_t hits = cv.confusion[t][t];
     std::string row;
     for (size_t p = 0; p < labels.size(); ++p) row += fmt::format(" {}={}", labels[p], cv.confusion[t][p]);
-    spdlog::info("train:   {}: {} documents, {} correct (recall {:.4f}, precision {:.4f}); predicted as:{}",
-                 labels[t], support, hits, support ? static_cast<double>(hits) / support : 0.0,
+    spdlog::info("train:   {}: {} documents, {} correct (recall {:.4f}, precision {:.4f}); predicted as:{}", labels[t],
+                 support, hits, support ? static_cast<double>(hits) / support : 0.0,
                  predicted ? static_cast<double>(hits) / predicted : 0.0, row);
   }
 }
@@ -190,7 +190,8 @@ int RunTrain(const TrainCommandOptions& o) {
     std::vector<size_t> support(set->labels().size(), 0);
     for (size_t d = 0; d < set->size(); ++d) ++support[set->label_of(d)];
     std::string counts;
-    for (size_t k = 0; k < support.size(); ++k) counts += fmt::format("{}{}={}", k ? " " : "", set->labels()[k], support[k]);
+    for (size_t k = 0; k < support.size(); ++k)
+      counts += fmt::format("{}{}={}", k ? " " : "", set->labels()[k], support[k]);
     spdlog::info("train: {} documents ({} lines rejected), labels in class order: {}", set->size(), rejected, counts);
   }
 
@@ -224,8 +225,7 @@ int RunTrain(const TrainCommandOptions& o) {
     spdlog::info("train: fitted on all {} documents: {} terms, training accuracy {:.4f}", all.size(),
                  model->terms.size(), static_cast<double>(correct) / all.size());
   }
-  const std::string json =
-      text::ModelJson(*model, *options, Provenance(o, set->size(), rejected, *model, cv.get()));
+  const std::string json = text::ModelJson(*model, *options, Provenance(o, set->size(), rejected, *model, cv.get()));
   Status st = WriteFileAtomically(o.out, json);
   if (!st.ok()) {
     spdlog::error("train: {}", st.ToString());
@@ -240,8 +240,11 @@ int RunTrain(const TrainCommandOptions& o) {
 void AddTrainCommand(CLI::App& app) {
   auto o = std::make_shared<TrainCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "train", "Fit a bag-of-words linear SVM (CountVectorizer + LinearSVC) on labelled JSON lines {\"text\",\"label\"}");
-  cmd->add_option("--data", o->data, "Labelled JSON-lines input, '-' for stdin")->envname("SAGAFLOW_TRAIN_DATA")->required();
+      "train",
+      "Fit a bag-of-words linear SVM (CountVectorizer + LinearSVC) on labelled JSON lines {\"text\",\"label\"}");
+  cmd->add_option("--data", o->data, "Labelled JSON-lines input, '-' for stdin")
+      ->envname("SAGAFLOW_TRAIN_DATA")
+      ->required();
   cmd->add_option("--out", o->out, "Where to write the model JSON (docs/model-format.md)")
       ->envname("SAGAFLOW_TRAIN_OUT")
       ->required();

@@ -1,13 +1,12 @@
 #include "events/event_generator.h"
 
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include <simdjson.h>
 
 #include "io/jsonl_documents.h"
 #include "util/json_writer.h"
@@ -35,7 +34,8 @@ Status LoadJsonFile(const fs::path& path, simdjson::dom::parser* parser, std::ve
   }
   simdjson::dom::object obj;
   if (auto e = parser->parse(json).get(obj)) {
-    return Status::InvalidArgument(fmt::format("{}: not a JSON object ({})", path.string(), simdjson::error_message(e)));
+    return Status::InvalidArgument(
+        fmt::format("{}: not a JSON object ({})", path.string(), simdjson::error_message(e)));
   }
   SourceText t;
   simdjson::dom::element id;
@@ -153,8 +153,7 @@ Result<uint64_t> GenerateEvents(const std::vector<SourceText>& texts, const Gene
   Random rng(options.seed);
   std::string line;
   for (uint64_t i = 0; i < count; ++i) {
-    const SourceText& t =
-        texts[options.order == Order::kRandom ? rng.Below(texts.size()) : i % texts.size()];
+    const SourceText& t = texts[options.order == Order::kRandom ? rng.Below(texts.size()) : i % texts.size()];
     const int64_t readers = rng.Between(options.min_readers, options.max_readers);
     const int64_t time = options.start_time + static_cast<int64_t>(i) * options.interval;
     line.clear();

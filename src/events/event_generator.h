@@ -32,7 +32,7 @@ enum class Order { kSequential, kRandom };
 
 struct GeneratorOptions {
   uint64_t seed = 1;
-  uint64_t count = 0;  // events to write; 0 = one per document
+  uint64_t count = 0;                // events to write; 0 = one per document
   Order order = Order::kSequential;  // sequential wraps around; random picks with replacement
   int64_t start_time = 0;            // time of the first event (unix seconds)
   int64_t interval = 1;              // seconds between consecutive events

@@ -1,13 +1,12 @@
 #include "events/event_generator.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <simdjson.h>
 
 namespace sagaflow::events {
 namespace {
@@ -27,13 +26,12 @@ std::string Generate(const std::vector<SourceText>& texts, const GeneratorOption
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;
-  for (size_t nl; (nl = s.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(s.substr(start, nl - start));
+  for (size_t nl; (nl = s.find('\n', start)) != std::string::npos; start = nl + 1)
+    out.push_back(s.substr(start, nl - start));
   return out;
 }
 
-std::vector<SourceText> Texts() {
-  return {{"\"a\"", "first \"quoted\"\ntext"}, {"\"b\"", "second"}, {"\"c\"", ""}};
-}
+std::vector<SourceText> Texts() { return {{"\"a\"", "first \"quoted\"\ntext"}, {"\"b\"", "second"}, {"\"c\"", ""}}; }
 
 TEST(Random, IsReproducibleAcrossMachines) {
   // Pinned against an independent Python implementation of splitmix64
@@ -107,7 +105,11 @@ TEST(LoadCorpus, ReadsJsonlAndDirectories) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("sagaflow-corpus-" + std::to_string(::getpid()));
   fs::create_directories(dir / "texts");
-  std::ofstream(dir / "c.jsonl") << R"({"id":"x","text":"one"})" "\n" << "garbage\n" << R"({"id":12,"text":"two"})" "\n";
+  std::ofstream(dir / "c.jsonl") << R"({"id":"x","text":"one"})"
+                                    "\n"
+                                 << "garbage\n"
+                                 << R"({"id":12,"text":"two"})"
+                                    "\n";
   std::ofstream(dir / "texts" / "2.json") << R"({"id":"second","text":"b"})";
   std::ofstream(dir / "texts" / "1.json") << R"({"id":"first","text":"a"})";
   std::ofstream(dir / "texts" / "3.json") << R"({"id":"broken")";

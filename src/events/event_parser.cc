@@ -8,18 +8,30 @@ namespace sj = simdjson;
 
 std::string_view RejectReasonName(RejectReason reason) noexcept {
   switch (reason) {
-    case RejectReason::kTooLarge: return "too_large";
-    case RejectReason::kInvalidUtf8: return "invalid_utf8";
-    case RejectReason::kInvalidJson: return "invalid_json";
-    case RejectReason::kNotAnObject: return "not_an_object";
-    case RejectReason::kMissingField: return "missing_field";
-    case RejectReason::kWrongType: return "wrong_type";
-    case RejectReason::kDuplicateField: return "duplicate_field";
-    case RejectReason::kEmptyId: return "empty_id";
-    case RejectReason::kIdTooLong: return "id_too_long";
-    case RejectReason::kNegativeReaders: return "negative_readers";
-    case RejectReason::kReadersOutOfRange: return "readers_out_of_range";
-    case RejectReason::kTimeOutOfRange: return "time_out_of_range";
+    case RejectReason::kTooLarge:
+      return "too_large";
+    case RejectReason::kInvalidUtf8:
+      return "invalid_utf8";
+    case RejectReason::kInvalidJson:
+      return "invalid_json";
+    case RejectReason::kNotAnObject:
+      return "not_an_object";
+    case RejectReason::kMissingField:
+      return "missing_field";
+    case RejectReason::kWrongType:
+      return "wrong_type";
+    case RejectReason::kDuplicateField:
+      return "duplicate_field";
+    case RejectReason::kEmptyId:
+      return "empty_id";
+    case RejectReason::kIdTooLong:
+      return "id_too_long";
+    case RejectReason::kNegativeReaders:
+      return "negative_readers";
+    case RejectReason::kReadersOutOfRange:
+      return "readers_out_of_range";
+    case RejectReason::kTimeOutOfRange:
+      return "time_out_of_range";
   }
   return "unknown";
 }
@@ -46,14 +58,21 @@ IntValue ReadInt(sj::dom::element v, int64_t* out) {
 
 const char* TypeName(sj::dom::element v) {
   switch (v.type()) {
-    case sj::dom::element_type::ARRAY: return "an array";
-    case sj::dom::element_type::OBJECT: return "an object";
+    case sj::dom::element_type::ARRAY:
+      return "an array";
+    case sj::dom::element_type::OBJECT:
+      return "an object";
     case sj::dom::element_type::INT64:
-    case sj::dom::element_type::UINT64: return "an integer";
-    case sj::dom::element_type::DOUBLE: return "a number with a fraction or exponent";
-    case sj::dom::element_type::STRING: return "a string";
-    case sj::dom::element_type::BOOL: return "a boolean";
-    case sj::dom::element_type::NULL_VALUE: return "null";
+    case sj::dom::element_type::UINT64:
+      return "an integer";
+    case sj::dom::element_type::DOUBLE:
+      return "a number with a fraction or exponent";
+    case sj::dom::element_type::STRING:
+      return "a string";
+    case sj::dom::element_type::BOOL:
+      return "a boolean";
+    case sj::dom::element_type::NULL_VALUE:
+      return "null";
   }
   return "an unknown type";
 }
@@ -71,7 +90,8 @@ bool EventParser::Parse(std::string_view record, Event* event, Rejection* reject
   }
   sj::dom::object obj;
   if (root.get(obj)) {
-    return Reject(rejection, RejectReason::kNotAnObject, fmt::format("the record is {}, not an object", TypeName(root)));
+    return Reject(rejection, RejectReason::kNotAnObject,
+                  fmt::format("the record is {}, not an object", TypeName(root)));
   }
 
   enum Field { kId, kTime, kReaders, kText, kFieldCount };
@@ -84,7 +104,8 @@ bool EventParser::Parse(std::string_view record, Event* event, Rejection* reject
       if (key == kNames[i]) f = i;
     }
     if (f < 0) continue;  // unknown fields are ignored
-    if (seen[f]) return Reject(rejection, RejectReason::kDuplicateField, fmt::format("field \"{}\" appears twice", kNames[f]));
+    if (seen[f])
+      return Reject(rejection, RejectReason::kDuplicateField, fmt::format("field \"{}\" appears twice", kNames[f]));
     seen[f] = true;
     fields[f] = value;
   }
@@ -101,13 +122,13 @@ bool EventParser::Parse(std::string_view record, Event* event, Rejection* reject
   int64_t ints[kFieldCount] = {};
   for (int f : {kTime, kReaders}) {
     switch (ReadInt(fields[f], &ints[f])) {
-      case IntValue::kOk: break;
+      case IntValue::kOk:
+        break;
       case IntValue::kNotInteger:
         return Reject(rejection, RejectReason::kWrongType,
                       fmt::format("field \"{}\" must be an integer, not {}", kNames[f], TypeName(fields[f])));
       case IntValue::kTooLarge:
-        return Reject(rejection,
-                      f == kTime ? RejectReason::kTimeOutOfRange : RejectReason::kReadersOutOfRange,
+        return Reject(rejection, f == kTime ? RejectReason::kTimeOutOfRange : RejectReason::kReadersOutOfRange,
                       fmt::format("field \"{}\" is {}, above the maximum {}", kNames[f],
                                   fields[f].get_uint64().value_unsafe(), f == kTime ? kMaxTime : kMaxReaders));
     }
@@ -120,7 +141,8 @@ bool EventParser::Parse(std::string_view record, Event* event, Rejection* reject
                   fmt::format("field \"id\" is {} bytes long, above the maximum {}", id.size(), kMaxIdBytes));
   }
   if (ints[kReaders] < 0) {
-    return Reject(rejection, RejectReason::kNegativeReaders, fmt::format("field \"readers\" is negative ({})", ints[kReaders]));
+    return Reject(rejection, RejectReason::kNegativeReaders,
+                  fmt::format("field \"readers\" is negative ({})", ints[kReaders]));
   }
   if (ints[kReaders] > kMaxReaders) {
     return Reject(rejection, RejectReason::kReadersOutOfRange,

@@ -3,10 +3,10 @@
 // of a parsed Event point into it until the next Parse().
 #pragma once
 
+#include <simdjson.h>
+
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
 
 #include "events/event.h"
 

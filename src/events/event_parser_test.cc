@@ -91,8 +91,8 @@ INSTANTIATE_TEST_SUITE_P(
         RejectCase{R"({"id":"a","time":1,"readers":-1,"text":"t"})", RejectReason::kNegativeReaders, "negative"},
         RejectCase{R"({"id":"a","time":1,"readers":2147483648,"text":"t"})", RejectReason::kReadersOutOfRange,
                    "2147483648"},
-        RejectCase{R"({"id":"a","time":1,"readers":18446744073709551615,"text":"t"})",
-                   RejectReason::kReadersOutOfRange, "maximum"},
+        RejectCase{R"({"id":"a","time":1,"readers":18446744073709551615,"text":"t"})", RejectReason::kReadersOutOfRange,
+                   "maximum"},
         RejectCase{R"({"id":"a","time":-1,"readers":1,"text":"t"})", RejectReason::kTimeOutOfRange, "outside"},
         RejectCase{R"({"id":"a","time":4294967296,"readers":1,"text":"t"})", RejectReason::kTimeOutOfRange,
                    "outside"}));

@@ -65,7 +65,7 @@ std::string Utf8Excerpt(std::string_view raw, size_t max_bytes) {
   std::string out;
   out.reserve(std::min(raw.size(), max_bytes));
   const size_t budget = max_bytes - kEllipsis.size();  // room kept for the marker
-  size_t cut = std::string::npos;  // length of the longest prefix of whole characters <= budget
+  size_t cut = std::string::npos;                      // length of the longest prefix of whole characters <= budget
   for (size_t i = 0; i < raw.size();) {
     std::string_view rest = raw.substr(i);
     size_t n = ValidUtf8SequenceLength(rest);

@@ -17,12 +17,16 @@ TEST(Utf8Excerpt, KeepsShortValidText) {
 TEST(Utf8Excerpt, ReplacesMaximalInvalidSubparts) {
   // Unicode 15 §3.9 / WHATWG: one U+FFFD per maximal subpart.
   const std::string r = "\xEF\xBF\xBD";
-  EXPECT_EQ(Utf8Excerpt("a\xFF" "b"), "a" + r + "b");
-  EXPECT_EQ(Utf8Excerpt("\xE2\x82" "x"), r + "x");          // truncated 3-byte sequence: one replacement
-  EXPECT_EQ(Utf8Excerpt("\xED\xA0\x80"), r + r + r);         // surrogate: ED then two lone continuations
-  EXPECT_EQ(Utf8Excerpt("\xC0\xAF"), r + r);                 // overlong
+  EXPECT_EQ(Utf8Excerpt("a\xFF"
+                        "b"),
+            "a" + r + "b");
+  EXPECT_EQ(Utf8Excerpt("\xE2\x82"
+                        "x"),
+            r + "x");                                         // truncated 3-byte sequence: one replacement
+  EXPECT_EQ(Utf8Excerpt("\xED\xA0\x80"), r + r + r);          // surrogate: ED then two lone continuations
+  EXPECT_EQ(Utf8Excerpt("\xC0\xAF"), r + r);                  // overlong
   EXPECT_EQ(Utf8Excerpt("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
-  EXPECT_EQ(Utf8Excerpt("\xF0\x9F\x98"), r);                 // truncated emoji at the end
+  EXPECT_EQ(Utf8Excerpt("\xF0\x9F\x98"), r);                  // truncated emoji at the end
 }
 
 TEST(Utf8Excerpt, TruncatesOnCharacterBoundariesWithMarker) {

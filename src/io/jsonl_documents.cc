@@ -21,11 +21,16 @@ namespace {
 // Reason text for a simdjson error, phrased for a user.
 std::string Describe(sj::error_code e) {
   switch (e) {
-    case sj::UTF8_ERROR: return "invalid UTF-8";
-    case sj::STRING_ERROR: return "invalid string (bad escape or unpaired surrogate)";
-    case sj::INCORRECT_TYPE: return "wrong type";
-    case sj::NO_SUCH_FIELD: return "missing field";
-    default: return std::string("malformed JSON (") + sj::error_message(e) + ")";
+    case sj::UTF8_ERROR:
+      return "invalid UTF-8";
+    case sj::STRING_ERROR:
+      return "invalid string (bad escape or unpaired surrogate)";
+    case sj::INCORRECT_TYPE:
+      return "wrong type";
+    case sj::NO_SUCH_FIELD:
+      return "missing field";
+    default:
+      return std::string("malformed JSON (") + sj::error_message(e) + ")";
   }
 }
 

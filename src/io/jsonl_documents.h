@@ -7,11 +7,11 @@
 // Not thread-safe; one reader per input.
 #pragma once
 
+#include <simdjson.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
 
 #include "io/line_reader.h"
 #include "util/status.h"

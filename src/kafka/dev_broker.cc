@@ -23,9 +23,9 @@ namespace {
 
 Result<int16_t> ApiKey(const std::string& name) {
   static const std::unordered_map<std::string, int16_t> kKeys = {
-      {"Produce", 0},       {"Fetch", 1},           {"ListOffsets", 2},      {"Metadata", 3},
-      {"OffsetCommit", 8},  {"OffsetFetch", 9},     {"FindCoordinator", 10}, {"JoinGroup", 11},
-      {"Heartbeat", 12},    {"LeaveGroup", 13},     {"SyncGroup", 14},       {"ApiVersions", 18}};
+      {"Produce", 0},      {"Fetch", 1},       {"ListOffsets", 2},      {"Metadata", 3},
+      {"OffsetCommit", 8}, {"OffsetFetch", 9}, {"FindCoordinator", 10}, {"JoinGroup", 11},
+      {"Heartbeat", 12},   {"LeaveGroup", 13}, {"SyncGroup", 14},       {"ApiVersions", 18}};
   if (auto it = kKeys.find(name); it != kKeys.end()) return it->second;
   char* end = nullptr;
   long v = std::strtol(name.c_str(), &end, 10);

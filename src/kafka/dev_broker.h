@@ -25,9 +25,9 @@
 namespace sagaflow::kafka {
 
 struct DevBrokerOptions {
-  int brokers = 1;            // number of mock brokers (ids 1..brokers)
+  int brokers = 1;  // number of mock brokers (ids 1..brokers)
   std::string topic = "events";
-  int partitions = 4;         // partitions of `topic`, created up front
+  int partitions = 4;  // partitions of `topic`, created up front
 };
 
 class DevBroker {

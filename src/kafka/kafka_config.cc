@@ -47,9 +47,8 @@ bool ValidTopic(std::string_view t) {
 Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
   constexpr std::string_view kScheme = "kafka://";
   auto invalid = [&](std::string_view why) {
-    return Status::InvalidArgument(
-        fmt::format("invalid Kafka address \"{}\": {} (expected kafka://HOST:PORT[,HOST:PORT...]/TOPIC?group=GROUP)",
-                    uri, why));
+    return Status::InvalidArgument(fmt::format(
+        "invalid Kafka address \"{}\": {} (expected kafka://HOST:PORT[,HOST:PORT...]/TOPIC?group=GROUP)", uri, why));
   };
   if (uri.substr(0, kScheme.size()) != kScheme) return invalid("it does not start with kafka://");
   std::string_view rest = uri.substr(kScheme.size());
@@ -81,9 +80,10 @@ Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
     } else if (name->find('.') != std::string::npos) {
       a.properties.emplace_back(*name, *value);
     } else {
-      return invalid(fmt::format("unknown parameter \"{}\" (group, or a librdkafka property such as "
-                                 "session.timeout.ms)",
-                                 *name));
+      return invalid(
+          fmt::format("unknown parameter \"{}\" (group, or a librdkafka property such as "
+                      "session.timeout.ms)",
+                      *name));
     }
   }
   return a;

@@ -18,7 +18,7 @@ namespace sagaflow::kafka {
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
 struct KafkaAddress {
-  std::string brokers;    // bootstrap.servers: "host:port[,host:port...]"
+  std::string brokers;  // bootstrap.servers: "host:port[,host:port...]"
   std::string topic;
   std::string group;      // ?group= (consumer group id), may be empty
   Properties properties;  // every other query parameter: a librdkafka property (its name has a '.')

@@ -174,8 +174,7 @@ TEST_F(KafkaEndToEndTest, PoisonRecordsAreDeadLetteredAndThePartitionGoesOn) {
   const std::string actual = StoreFingerprint(Path("kafka.db"));
   EXPECT_EQ(actual, expected) << FirstDifference(expected, actual);
   EXPECT_EQ(Answers("sqlite:" + Path("kafka.db")), Answers("sqlite:" + Path("file.db")));
-  EXPECT_EQ(CommittedOffsets(brokers_, "events", kPartitions, "poison"),
-            EndOffsets(brokers_, "events", kPartitions));
+  EXPECT_EQ(CommittedOffsets(brokers_, "events", kPartitions, "poison"), EndOffsets(brokers_, "events", kPartitions));
 }
 
 // Two members, the second joining mid-stream: the partitions are shared
@@ -192,7 +191,8 @@ class KafkaTwoConsumersTest : public KafkaEndToEndTest {
     ExpectClean(*first, "first");
     ExpectClean(*second, "second");
     for (const char* name : {"first", "second"}) {
-      EXPECT_GT(Summary(name)["records"].get<int64_t>(), 0) << name << ": " << ReadFile(Path(std::string(name) + ".out"));
+      EXPECT_GT(Summary(name)["records"].get<int64_t>(), 0)
+          << name << ": " << ReadFile(Path(std::string(name) + ".out"));
     }
     ExpectSameAsFileRun(Path("kafka.db"), "shared");
   }

@@ -146,9 +146,9 @@ class KafkaEndToEndTest : public ::testing::Test {
 
   // `sagaflow produce --kafka` in the background.
   std::unique_ptr<Child> StartProducer(int rate) {
-    std::vector<std::string> args = {Bin(),     "produce",      "--input", ref_->corpus, "--seed", kSeed,
-                                     "--start-time", kStartTime, "--interval", kInterval, "--kafka", brokers_,
-                                     "--topic",  "events",       "--rate",  std::to_string(rate)};
+    std::vector<std::string> args = {Bin(),          "produce",  "--input",    ref_->corpus,        "--seed",  kSeed,
+                                     "--start-time", kStartTime, "--interval", kInterval,           "--kafka", brokers_,
+                                     "--topic",      "events",   "--rate",     std::to_string(rate)};
     return std::make_unique<Child>(args, Path("produce.out"), Path("produce.log"), false);
   }
 
@@ -156,25 +156,25 @@ class KafkaEndToEndTest : public ::testing::Test {
   // store URI with a scheme), stopping when idle.
   std::unique_ptr<Child> StartConsumer(const std::string& group, const std::string& db, const std::string& name,
                                        int idle_seconds = 4, const std::string& batch_size = "") {
-    std::vector<std::string> args = {Bin(),
-                                     "run",
-                                     "--progress",
-                                     "never",
-                                     "--summary",
-                                     "json",
-                                     "--source",
-                                     "kafka://" + brokers_ + "/events?group=" + group + kGroupProperties +
-                                         extra_properties_,
-                                     "--store",
-                                     db.find(':') == std::string::npos ? "sqlite:" + db : db,
-                                     "--model",
-                                     ref_->model,
-                                     "--entities",
-                                     ref_->entities,
-                                     "--stop-when-idle",
-                                     std::to_string(idle_seconds),
-                                     "--workers",
-                                     "2"};
+    std::vector<std::string> args = {
+        Bin(),
+        "run",
+        "--progress",
+        "never",
+        "--summary",
+        "json",
+        "--source",
+        "kafka://" + brokers_ + "/events?group=" + group + kGroupProperties + extra_properties_,
+        "--store",
+        db.find(':') == std::string::npos ? "sqlite:" + db : db,
+        "--model",
+        ref_->model,
+        "--entities",
+        ref_->entities,
+        "--stop-when-idle",
+        std::to_string(idle_seconds),
+        "--workers",
+        "2"};
     if (!batch_size.empty()) {
       args.push_back("--batch-size");
       args.push_back(batch_size);
@@ -233,8 +233,7 @@ class KafkaEndToEndTest : public ::testing::Test {
     const std::string actual = StoreFingerprint(db);
     EXPECT_EQ(actual, ref_->fingerprint) << FirstDifference(ref_->fingerprint, actual);
     EXPECT_EQ(Answers("sqlite:" + db), ref_->answers);
-    EXPECT_EQ(CommittedOffsets(brokers_, "events", kPartitions, group),
-              EndOffsets(brokers_, "events", kPartitions));
+    EXPECT_EQ(CommittedOffsets(brokers_, "events", kPartitions, group), EndOffsets(brokers_, "events", kPartitions));
   }
 
   fs::path dir_;
@@ -242,6 +241,5 @@ class KafkaEndToEndTest : public ::testing::Test {
   std::unique_ptr<Child> broker_;
   std::string brokers_;
 };
-
 
 }  // namespace sagaflow::kafka::testing

@@ -76,8 +76,8 @@ inline std::string FirstDifference(const std::string& a, const std::string& b) {
     bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
     if (!ga && !gb) return "identical";
     if (!ga || !gb || la != lb) {
-      return "line " + std::to_string(n) + ":\n  expected: " + (ga ? la : "<end>") + "\n  actual:   " +
-             (gb ? lb : "<end>");
+      return "line " + std::to_string(n) + ":\n  expected: " + (ga ? la : "<end>") +
+             "\n  actual:   " + (gb ? lb : "<end>");
     }
   }
 }
@@ -185,7 +185,8 @@ class Child {
         buffer_.erase(0, nl + 1);
         return line;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       pollfd p{stdout_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;

@@ -40,8 +40,8 @@ void KafkaProducer::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* m, v
 }
 
 Status KafkaProducer::FailureStatus() const {
-  return Status::Unavailable(fmt::format("{} of {} records not delivered to {} (first: {})", failed_, sent_,
-                                         options_.topic, first_failure_));
+  return Status::Unavailable(
+      fmt::format("{} of {} records not delivered to {} (first: {})", failed_, sent_, options_.topic, first_failure_));
 }
 
 Status KafkaProducer::Send(std::string_view key, std::string_view value) {

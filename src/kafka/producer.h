@@ -19,7 +19,7 @@
 namespace sagaflow::kafka {
 
 struct ProducerOptions {
-  std::string brokers;    // bootstrap.servers
+  std::string brokers;  // bootstrap.servers
   std::string topic;
   Properties properties;  // extra librdkafka properties (e.g. message.max.bytes)
 };

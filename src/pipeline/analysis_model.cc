@@ -26,8 +26,8 @@ Result<std::unique_ptr<AnalysisModel>> AnalysisModel::Load(const std::string& mo
       return Status::InvalidArgument(fmt::format("{}: duplicate label \"{}\"", model_path, classifier->labels()[i]));
     }
   }
-  return std::unique_ptr<AnalysisModel>(new AnalysisModel{std::move(*classifier), std::move(*dictionary),
-                                                          std::move(*matcher), std::move(*dims)});
+  return std::unique_ptr<AnalysisModel>(
+      new AnalysisModel{std::move(*classifier), std::move(*dictionary), std::move(*matcher), std::move(*dims)});
 }
 
 }  // namespace sagaflow::pipeline

@@ -21,8 +21,7 @@ struct AnalysisModel {
   Dimensions dimensions;
 
   // Errors name the file that failed.
-  static Result<std::unique_ptr<AnalysisModel>> Load(const std::string& model_path,
-                                                     const std::string& entities_path);
+  static Result<std::unique_ptr<AnalysisModel>> Load(const std::string& model_path, const std::string& entities_path);
 };
 
 }  // namespace sagaflow::pipeline

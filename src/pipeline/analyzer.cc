@@ -44,8 +44,8 @@ int AnalyzeText(const text::Classifier& classifier, const text::EntityMatcher& m
   return label;
 }
 
-Analyzer::Analyzer(const text::Classifier& classifier, const text::EntityMatcher& matcher,
-                   const Dimensions& dimensions, size_t max_record_bytes)
+Analyzer::Analyzer(const text::Classifier& classifier, const text::EntityMatcher& matcher, const Dimensions& dimensions,
+                   size_t max_record_bytes)
     : classifier_(classifier), matcher_(matcher), dims_(dimensions), max_record_bytes_(max_record_bytes) {
   scores_.resize(std::max<size_t>(classifier.labels().size(), 1));
 }

@@ -40,8 +40,8 @@ struct ComponentSnapshot {
 
 struct CountersSnapshot {
   std::vector<ComponentSnapshot> components;
-  uint64_t records = 0;     // records read
-  uint64_t bytes = 0;       // payload bytes read
+  uint64_t records = 0;  // records read
+  uint64_t bytes = 0;    // payload bytes read
   // Committed batches only (what the store holds from this run):
   uint64_t classified = 0;  // events with a saga
   uint64_t empty = 0;       // events with a blank text

@@ -55,7 +55,8 @@ Result<Dimensions> Dimensions::Build(const std::vector<std::string>& labels, con
     auto [it, inserted] = seen.emplace(row.id, Seen{what, static_cast<uint32_t>(d.entities.size())});
     if (!inserted) {
       if (it->second.what != what) {
-        return Status::InvalidArgument(fmt::format("id collision between {} and {}: rename one", it->second.what, what));
+        return Status::InvalidArgument(
+            fmt::format("id collision between {} and {}: rename one", it->second.what, what));
       }
       d.entity_row.push_back(it->second.row);
       d.has_duplicate_entities = true;

@@ -35,8 +35,8 @@ struct SagaDim {
 
 struct EntityDim {
   int64_t id = 0;
-  std::string name;   // canonical name
-  std::string saga;   // scope: "" = mentioned in any saga
+  std::string name;     // canonical name
+  std::string saga;     // scope: "" = mentioned in any saga
   int64_t saga_id = 0;  // 0 when unscoped
   std::string kind;
 };
@@ -53,8 +53,7 @@ struct Dimensions {
   bool has_duplicate_entities = false;
 
   // Fails on a saga name with '/' or an id collision (two names, one id).
-  static Result<Dimensions> Build(const std::vector<std::string>& labels,
-                                  const std::vector<EntityDim>& entities);
+  static Result<Dimensions> Build(const std::vector<std::string>& labels, const std::vector<EntityDim>& entities);
   // Index in `sagas` of a name, or -1.
   int FindSaga(std::string_view name) const noexcept;
 };

@@ -19,7 +19,7 @@ class LatencyHistogram {
                                                      0.5,   1,      2.5,   5,    10,    30,   60};
   struct Snapshot {
     std::array<uint64_t, kBounds.size() + 1> cumulative{};  // per bound, +Inf last
-    double sum = 0;    // seconds
+    double sum = 0;                                         // seconds
     uint64_t count = 0;
   };
 
@@ -37,7 +37,7 @@ class LatencyHistogram {
 class StoreStats {
  public:
   StoreStats(std::string store, std::vector<std::string> tables);
-  const std::string& store() const { return store_; }   // "sqlite", "clickhouse"
+  const std::string& store() const { return store_; }  // "sqlite", "clickhouse"
   const std::vector<std::string>& tables() const { return tables_; }
   LatencyHistogram& insert_seconds(size_t table) { return insert_seconds_[table]; }
   const LatencyHistogram& insert_seconds(size_t table) const { return insert_seconds_[table]; }

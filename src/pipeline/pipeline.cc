@@ -1,8 +1,7 @@
 #include "pipeline/pipeline.h"
 
-#include <spdlog/spdlog.h>
-
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <cstring>

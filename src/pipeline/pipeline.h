@@ -48,9 +48,8 @@ struct PipelineOptions {
 
 class Pipeline {
  public:
-  Pipeline(sources::Source& source, Sink& sink, const text::Classifier& classifier,
-           const text::EntityMatcher& matcher, const Dimensions& dimensions, PipelineOptions options,
-           PipelineCounters* counters);
+  Pipeline(sources::Source& source, Sink& sink, const text::Classifier& classifier, const text::EntityMatcher& matcher,
+           const Dimensions& dimensions, PipelineOptions options, PipelineCounters* counters);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

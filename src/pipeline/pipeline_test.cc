@@ -19,10 +19,10 @@
 #include "sinks/sqlite/sqlite_analytics.h"
 #include "sinks/sqlite/sqlite_sink.h"
 #include "sources/file_source.h"
+#include "support/tiny_model.h"
 #include "text/classifier.h"
 #include "text/entity_dictionary.h"
 #include "text/entity_matcher.h"
-#include "support/tiny_model.h"
 
 namespace sagaflow::pipeline {
 namespace {
@@ -158,8 +158,8 @@ class PipelineTest : public ::testing::Test {
     for (const char* saga : {"got", "lotr", "hp"}) {
       auto top = (*a)->TopEntities({saga, {}, 0, query::Measure::kMentions});
       for (const auto& r : *top) {
-        out += std::string(saga) + ":" + r.entity + " " + std::to_string(r.mentions) + " " +
-               std::to_string(r.readers) + "\n";
+        out += std::string(saga) + ":" + r.entity + " " + std::to_string(r.mentions) + " " + std::to_string(r.readers) +
+               "\n";
       }
     }
     auto rejected = (*a)->Rejected();
@@ -187,9 +187,8 @@ TEST(StableIds, MatchTheDocumentedFormula) {
 }
 
 TEST(Dimensions, LabelsFirstAndDuplicatesShareARow) {
-  std::vector<EntityDim> entities = {{0, "Tom", "", 0, "other"},
-                                     {0, "Narnia", "narnia", 0, "place"},
-                                     {0, "Tom", "", 0, "other"}};
+  std::vector<EntityDim> entities = {
+      {0, "Tom", "", 0, "other"}, {0, "Narnia", "narnia", 0, "place"}, {0, "Tom", "", 0, "other"}};
   auto d = Dimensions::Build({"got", "lotr", "hp"}, entities);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   ASSERT_EQ(d->sagas.size(), 4u);
@@ -373,7 +372,7 @@ TEST_F(PipelineTest, AbandonWhileTheStoreIsDownLosesAndRepeatsNothing) {
     stuck.WaitUntilStuck();
     p.RequestStop();  // a graceful stop waits for the store...
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    p.Abandon();      // ...until it is abandoned
+    p.Abandon();  // ...until it is abandoned
     run.join();
     EXPECT_EQ(result.code(), Status::Code::kUnavailable) << result.ToString();
   }

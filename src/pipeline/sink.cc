@@ -2,9 +2,7 @@
 
 namespace sagaflow::pipeline {
 
-const char* EventStatusName(EventStatus s) noexcept {
-  return s == EventStatus::kEmpty ? "empty" : "classified";
-}
+const char* EventStatusName(EventStatus s) noexcept { return s == EventStatus::kEmpty ? "empty" : "classified"; }
 
 void Batch::Clear() {
   sequence = 0;

@@ -52,7 +52,7 @@ struct DeadLetterRow {
   uint64_t line = 0;
   events::RejectReason reason = events::RejectReason::kInvalidJson;
   std::string detail;
-  std::string excerpt;  // valid UTF-8, bounded (events::Utf8Excerpt)
+  std::string excerpt;         // valid UTF-8, bounded (events::Utf8Excerpt)
   uint64_t payload_bytes = 0;  // 0 when unknown (too large to buffer)
 };
 
@@ -63,7 +63,7 @@ struct StreamCheckpoint {
 };
 
 struct Batch {
-  uint64_t sequence = 0;  // consecutive from 0 within a run
+  uint64_t sequence = 0;                  // consecutive from 0 within a run
   std::vector<StreamCheckpoint> streams;  // the streams this batch advanced
   std::vector<EventRow> events;
   std::vector<MentionRow> mentions;

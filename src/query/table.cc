@@ -16,7 +16,8 @@ Table ToTable(const std::vector<TopEntityRow>& rows) {
 Table ToTable(const std::vector<SagaRow>& rows) {
   Table t{{"saga", "events", "readers"}, {}};
   for (const auto& r : rows) {
-    t.rows.push_back({r.saga ? Cell::Text(*r.saga) : Cell::Null("(empty text)"), Cell::Int(r.events), Cell::Int(r.readers)});
+    t.rows.push_back(
+        {r.saga ? Cell::Text(*r.saga) : Cell::Null("(empty text)"), Cell::Int(r.events), Cell::Int(r.readers)});
   }
   return t;
 }
@@ -72,9 +73,15 @@ std::string Json(const Table& t) {
       w.Key(t.columns[c]);
       const Cell& cell = row[c];
       switch (cell.kind) {
-        case Cell::Kind::kNull: w.Null(); break;
-        case Cell::Kind::kInt: w.Int(cell.number); break;
-        case Cell::Kind::kText: w.String(cell.text); break;
+        case Cell::Kind::kNull:
+          w.Null();
+          break;
+        case Cell::Kind::kInt:
+          w.Int(cell.number);
+          break;
+        case Cell::Kind::kText:
+          w.String(cell.text);
+          break;
       }
     }
     w.EndObject();
@@ -128,13 +135,16 @@ size_t Width(const std::string& s) {
 
 std::string Shown(const Cell& c) {
   switch (c.kind) {
-    case Cell::Kind::kInt: return std::to_string(c.number);
+    case Cell::Kind::kInt:
+      return std::to_string(c.number);
     case Cell::Kind::kText: {
       std::string s = c.text;  // one line per row
-      std::replace_if(s.begin(), s.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
+      std::replace_if(
+          s.begin(), s.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
       return s;
     }
-    case Cell::Kind::kNull: return c.text;
+    case Cell::Kind::kNull:
+      return c.text;
   }
   return {};
 }
@@ -176,9 +186,12 @@ std::string Aligned(const Table& t) {
 
 std::string Render(const Table& table, Format format) {
   switch (format) {
-    case Format::kJson: return Json(table);
-    case Format::kCsv: return Csv(table);
-    case Format::kTable: return Aligned(table);
+    case Format::kJson:
+      return Json(table);
+    case Format::kCsv:
+      return Csv(table);
+    case Format::kTable:
+      return Aligned(table);
   }
   return {};
 }

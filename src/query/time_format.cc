@@ -54,8 +54,8 @@ unsigned DaysInMonth(int64_t y, int64_t m) {
 
 Result<int64_t> ParseTime(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(fmt::format(
-        "invalid time \"{}\": {} (use unix seconds or ISO 8601 such as 2024-03-01T12:30:00Z)", text, why));
+    return Status::InvalidArgument(
+        fmt::format("invalid time \"{}\": {} (use unix seconds or ISO 8601 such as 2024-03-01T12:30:00Z)", text, why));
   };
   if (text.empty()) return bad("empty");
   bool all_digits = true;

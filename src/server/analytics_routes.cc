@@ -49,7 +49,8 @@ class Params {
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
         std::string names;
         for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-        SendError(res, 400, fmt::format("unknown parameter \"{}\" (accepted: {})", name, names.empty() ? "none" : names));
+        SendError(res, 400,
+                  fmt::format("unknown parameter \"{}\" (accepted: {})", name, names.empty() ? "none" : names));
         return std::nullopt;
       }
       if (req.params.count(name) > 1) {
@@ -136,14 +137,17 @@ class Params {
 // HTTP status for a failed analytics call.
 int StatusFor(const Status& st) {
   switch (st.code()) {
-    case Status::Code::kInvalidArgument: return 400;
+    case Status::Code::kInvalidArgument:
+      return 400;
     case Status::Code::kNotFound:
       // Both stores word it "unknown entity ..." / "unknown saga ...": an
       // entity is a resource (404), a saga a parameter value (400).
       return st.message().rfind("unknown entity", 0) == 0 ? 404 : 400;
     case Status::Code::kUnavailable:
-    case Status::Code::kIoError: return 503;
-    default: return 500;
+    case Status::Code::kIoError:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -162,22 +166,22 @@ using Query = std::function<void(const Params&, AnalyticsPool::Lease&, httplib::
 
 void Add(HttpService* service, const std::shared_ptr<AnalyticsPool>& pool, const char* path,
          std::vector<std::string_view> params, Query query) {
-  service->AddRoute({"GET", path, Access::kToken,
-                     [pool, params = std::move(params), query = std::move(query)](const HttpRequest& req,
-                                                                                   httplib::Response& res) {
-                       auto p = Params::Check(req.http, params, res);
-                       if (!p) return;
-                       if (!pool) {
-                         SendError(res, 503, "no store configured (serve --store sqlite:PATH|clickhouse://...)");
-                         return;
-                       }
-                       auto lease = pool->Acquire();
-                       if (!lease.ok()) {
-                         SendError(res, 503, "store unavailable: " + lease.status().message());
-                         return;
-                       }
-                       query(*p, *lease, res);
-                     }});
+  service->AddRoute(
+      {"GET", path, Access::kToken,
+       [pool, params = std::move(params), query = std::move(query)](const HttpRequest& req, httplib::Response& res) {
+         auto p = Params::Check(req.http, params, res);
+         if (!p) return;
+         if (!pool) {
+           SendError(res, 503, "no store configured (serve --store sqlite:PATH|clickhouse://...)");
+           return;
+         }
+         auto lease = pool->Acquire();
+         if (!lease.ok()) {
+           SendError(res, 503, "store unavailable: " + lease.status().message());
+           return;
+         }
+         query(*p, *lease, res);
+       }});
 }
 
 }  // namespace

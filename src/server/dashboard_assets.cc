@@ -40,8 +40,7 @@ struct Entry {
 constexpr auto kAssets = [] {
   std::array<Entry, std::size(kEmbeddedFiles)> assets{};
   for (std::size_t i = 0; i < assets.size(); ++i) {
-    assets[i] = {kEmbeddedFiles[i].path,
-                 StaticAsset{ContentTypeOf(kEmbeddedFiles[i].path), kEmbeddedFiles[i].body}};
+    assets[i] = {kEmbeddedFiles[i].path, StaticAsset{ContentTypeOf(kEmbeddedFiles[i].path), kEmbeddedFiles[i].body}};
   }
   return assets;
 }();

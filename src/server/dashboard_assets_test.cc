@@ -28,8 +28,7 @@ TEST(DashboardAssets, ServesTheWebFilesVerbatim) {
       {"/", "index.html", "text/html; charset=utf-8"},
       {"/assets/app.js", "app.js", "text/javascript; charset=utf-8"},
       {"/assets/style.css", "style.css", "text/css; charset=utf-8"},
-      {"/assets/chart.umd.js", "node_modules/chart.js/dist/chart.umd.js",
-       "text/javascript; charset=utf-8"},
+      {"/assets/chart.umd.js", "node_modules/chart.js/dist/chart.umd.js", "text/javascript; charset=utf-8"},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.path);
@@ -51,8 +50,7 @@ TEST(DashboardAssets, PageReferencesOnlyEmbeddedAssets) {
   std::string html(page->body);
   std::regex reference(R"re((?:src|href)="([^"]*)")re");
   int local = 0;
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), reference);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), reference); it != std::sregex_iterator(); ++it) {
     std::string target = (*it)[1].str();
     SCOPED_TRACE(target);
     if (target.rfind("data:", 0) == 0) continue;  // inline (the empty favicon)
@@ -65,9 +63,8 @@ TEST(DashboardAssets, PageReferencesOnlyEmbeddedAssets) {
 }
 
 TEST(DashboardAssets, UnknownPathsAreNotFound) {
-  for (const char* path : {"", "/index.html", "/assets/", "/assets", "/assets/app.js/",
-                           "/assets/../index.html", "/app.js", "/assets/chart.umd.js.map",
-                           "/ASSETS/app.js", "assets/app.js"}) {
+  for (const char* path : {"", "/index.html", "/assets/", "/assets", "/assets/app.js/", "/assets/../index.html",
+                           "/app.js", "/assets/chart.umd.js.map", "/ASSETS/app.js", "assets/app.js"}) {
     EXPECT_EQ(FindDashboardAsset(path), nullptr) << path;
   }
 }

@@ -2,12 +2,11 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-
-#include <sys/socket.h>
 
 #include "events/excerpt.h"
 #include "server/auth.h"
@@ -110,12 +109,18 @@ const char* MethodLabel(const std::string& m) {
 
 std::string GenericMessage(int status) {
   switch (status) {
-    case 400: return "bad request: the request line, headers or body could not be parsed";
-    case 404: return "not found";
-    case 413: return "request body too large";
-    case 414: return "request URI too long";
-    case 416: return "invalid Range header";
-    default: return fmt::format("HTTP status {}", status);
+    case 400:
+      return "bad request: the request line, headers or body could not be parsed";
+    case 404:
+      return "not found";
+    case 413:
+      return "request body too large";
+    case 414:
+      return "request URI too long";
+    case 416:
+      return "invalid Range header";
+    default:
+      return fmt::format("HTTP status {}", status);
   }
 }
 
@@ -149,12 +154,13 @@ struct HttpService::Metrics {
 };
 
 HttpService::HttpService(HttpServiceOptions options) : options_(std::move(options)), m_(new Metrics) {
-  m_->requests = metrics_.AddCounter("sagaflow_http_requests_total", "HTTP requests answered, by route, method and status code",
-                                     {"route", "method", "code"});
+  m_->requests =
+      metrics_.AddCounter("sagaflow_http_requests_total", "HTTP requests answered, by route, method and status code",
+                          {"route", "method", "code"});
   m_->latency = metrics_.AddHistogram("sagaflow_http_request_duration_seconds",
                                       "Time from routing a request to its response written, by route", {"route"});
-  m_->errors = metrics_.AddCounter("sagaflow_http_errors_total", "HTTP responses with a 4xx or 5xx status, by code",
-                                   {"code"});
+  m_->errors =
+      metrics_.AddCounter("sagaflow_http_errors_total", "HTTP responses with a 4xx or 5xx status, by code", {"code"});
   m_->in_flight = metrics_.AddGauge("sagaflow_http_requests_in_flight", "HTTP requests being answered")->With({});
 
   const size_t threads = options_.threads, queued = options_.max_queued_connections;
@@ -201,7 +207,7 @@ HttpService::HttpService(HttpServiceOptions options) : options_(std::move(option
   // the JSON error body too.
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) -> httplib::Server::HandlerResponse {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         SendError(res, res.status, GenericMessage(res.status));
         return httplib::Server::HandlerResponse::Handled;
       }));
@@ -280,8 +286,8 @@ void HttpService::Dispatch(const httplib::Request& req, httplib::Response& res, 
     if (!ConstantTimeEquals(token, options_.api_token)) {
       status = 401;
       message = header.empty() ? "missing Authorization: Bearer <token>" : "invalid bearer token";
-      res.set_header("WWW-Authenticate",
-                     header.empty() ? "Bearer realm=\"sagaflow\"" : "Bearer realm=\"sagaflow\", error=\"invalid_token\"");
+      res.set_header("WWW-Authenticate", header.empty() ? "Bearer realm=\"sagaflow\""
+                                                        : "Bearer realm=\"sagaflow\", error=\"invalid_token\"");
     }
   }
   if (status == 0 && route && route->method == "POST") {

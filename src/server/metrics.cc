@@ -11,10 +11,17 @@ namespace {
 void AppendLabelValue(std::string* out, std::string_view v) {
   for (char c : v) {
     switch (c) {
-      case '\\': out->append("\\\\"); break;
-      case '"': out->append("\\\""); break;
-      case '\n': out->append("\\n"); break;
-      default: out->push_back(c);
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      default:
+        out->push_back(c);
     }
   }
 }
@@ -142,8 +149,8 @@ template class Family<Gauge>;
 template class Family<Histogram>;
 
 const std::vector<double>& DefaultLatencyBuckets() {
-  static const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                               0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  static const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                               0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   return kBuckets;
 }
 
@@ -161,8 +168,8 @@ GaugeFamily* MetricsRegistry::AddGauge(std::string name, std::string help, std::
   return gauges_.back().get();
 }
 
-HistogramFamily* MetricsRegistry::AddHistogram(std::string name, std::string help,
-                                               std::vector<std::string> label_names, std::vector<double> bounds) {
+HistogramFamily* MetricsRegistry::AddHistogram(std::string name, std::string help, std::vector<std::string> label_names,
+                                               std::vector<double> bounds) {
   std::lock_guard<std::mutex> lock(mu_);
   histograms_.push_back(
       std::make_unique<HistogramFamily>(std::move(name), std::move(help), std::move(label_names), std::move(bounds)));

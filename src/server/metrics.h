@@ -121,8 +121,7 @@ class Family {
 
 class HistogramFamily final : public Family<Histogram> {
  public:
-  HistogramFamily(std::string name, std::string help, std::vector<std::string> label_names,
-                  std::vector<double> bounds)
+  HistogramFamily(std::string name, std::string help, std::vector<std::string> label_names, std::vector<double> bounds)
       : Family(std::move(name), std::move(help), std::move(label_names)), bounds_(std::move(bounds)) {}
   const std::vector<double>& bounds() const { return bounds_; }
 

@@ -71,9 +71,7 @@ std::string Mismatch(const json& v, const json& schema, const json& doc, const s
 
 class OpenApiTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    data_ = testing::NewSampleData();
-  }
+  static void SetUpTestSuite() { data_ = testing::NewSampleData(); }
   static void TearDownTestSuite() { delete data_; }
 
   void SetUp() override {
@@ -90,7 +88,8 @@ class OpenApiTest : public ::testing::Test {
     doc_ = json::parse(r->body);
   }
 
-  httplib::Result Call(httplib::Client& c, const std::string& method, const std::string& path, const std::string& body) {
+  httplib::Result Call(httplib::Client& c, const std::string& method, const std::string& path,
+                       const std::string& body) {
     if (method == "get") return c.Get(path.c_str());
     if (method == "post") return c.Post(path.c_str(), body, "application/json");
     if (method == "delete") return c.Delete(path.c_str());
@@ -192,15 +191,14 @@ TEST_F(OpenApiTest, EveryDocumentedRouteAnswersAsDocumented) {
 TEST_F(OpenApiTest, EveryRouteTheServerAnswersIsDocumented) {
   // The other direction: known routes that are not in the document would be
   // routed (not 404) but missing here.
-  for (const char* path : {"/predict", "/v1/predict", "/v1/analyze", "/v1/top-entities", "/v1/sagas", "/v1/trend",
-                           "/v1/saga-trend", "/v1/rejected", "/healthz", "/readyz", "/metrics", "/openapi.json", "/",
-                           "/assets/{file}"}) {
+  for (const char* path :
+       {"/predict", "/v1/predict", "/v1/analyze", "/v1/top-entities", "/v1/sagas", "/v1/trend", "/v1/saga-trend",
+        "/v1/rejected", "/healthz", "/readyz", "/metrics", "/openapi.json", "/", "/assets/{file}"}) {
     EXPECT_TRUE(doc_["paths"].contains(path)) << path;
   }
   EXPECT_EQ(doc_["paths"].size(), 14u);
   // Labels of the model are the documented enum of "label".
-  EXPECT_EQ(doc_["components"]["schemas"]["Prediction"]["properties"]["label"]["enum"],
-            json({"got", "lotr", "hp"}));
+  EXPECT_EQ(doc_["components"]["schemas"]["Prediction"]["properties"]["label"]["enum"], json({"got", "lotr", "hp"}));
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "server/predict_routes.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
-#include <simdjson.h>
 #include <string>
 #include <vector>
 
@@ -169,8 +169,9 @@ class TextRoutes {
         it->second += r.count;
       }
     }
-    std::sort(mentions.begin(), mentions.end(),
-              [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+    std::sort(mentions.begin(), mentions.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
     out.append(",\"mentions\":{");
     for (size_t i = 0; i < mentions.size(); ++i) {
       if (i) out.push_back(',');

@@ -7,8 +7,8 @@
 namespace sagaflow::server {
 
 void AppendLatencySamples(std::string_view name, const std::vector<std::string>& label_names,
-                          const std::vector<std::string>& label_values,
-                          const pipeline::LatencyHistogram::Snapshot& s, MetricsText& out) {
+                          const std::vector<std::string>& label_values, const pipeline::LatencyHistogram::Snapshot& s,
+                          MetricsText& out) {
   const std::string bucket = std::string(name) + "_bucket";
   const auto& bounds = pipeline::LatencyHistogram::kBounds;
   for (size_t i = 0; i <= bounds.size(); ++i) {

@@ -1,7 +1,8 @@
 // The monitoring families of `run --http-port` beyond the pipeline's
 // counters (server/pipeline_metrics.h):
-//   sagaflow_batch_duration_seconds                       histogram: a batch's first record read -> stored and acknowledged
-//   sagaflow_store_insert_duration_seconds{store,table}   histogram: one write request (ClickHouse: per table;
+//   sagaflow_batch_duration_seconds                       histogram: a batch's first record read -> stored and
+//   acknowledged sagaflow_store_insert_duration_seconds{store,table}   histogram: one write request (ClickHouse: per
+//   table;
 //                                                         SQLite: table="batch", one transaction)
 //   sagaflow_store_up{store}                              gauge: 1 while the store's requests succeed, 0 from a
 //                                                         failed (retried) one until one succeeds
@@ -18,8 +19,8 @@ namespace sagaflow::server {
 
 // Appends one histogram sample set (the family line is the caller's).
 void AppendLatencySamples(std::string_view name, const std::vector<std::string>& label_names,
-                          const std::vector<std::string>& label_values,
-                          const pipeline::LatencyHistogram::Snapshot& s, MetricsText& out);
+                          const std::vector<std::string>& label_values, const pipeline::LatencyHistogram::Snapshot& s,
+                          MetricsText& out);
 
 // Collectors for MetricsRegistry::AddCollector; what they read must outlive them.
 MetricsRegistry::Collector BatchLatencyCollector(const pipeline::PipelineCounters* counters);

@@ -123,9 +123,7 @@ TEST(ServeSharedCorpusTest, PredictLabelsEqualScikitLearnOnTheWholeCorpus) {
 
 class ServeCommandTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    data_ = testing::NewSampleData();
-  }
+  static void SetUpTestSuite() { data_ = testing::NewSampleData(); }
   static void TearDownTestSuite() { delete data_; }
   static std::string Binary() { return text::testing::Quote(SAGAFLOW_BINARY); }
   static testing::SampleData* data_;
@@ -136,9 +134,8 @@ TEST_F(ServeCommandTest, AnswersLikeQueryAndStopsCleanlyOnSigterm) {
   ASSERT_FALSE(HasFatalFailure());
   const std::string store = "sqlite:" + data_->store;
   // Flags from the environment, as documented.
-  Child serve("env SAGAFLOW_PORT=0 SAGAFLOW_STORE=" + text::testing::Quote(store) + " " + Binary() +
-              " serve --model " + text::testing::Quote(data_->model) + " --entities " +
-              text::testing::Quote(testing::EntitiesFile()));
+  Child serve("env SAGAFLOW_PORT=0 SAGAFLOW_STORE=" + text::testing::Quote(store) + " " + Binary() + " serve --model " +
+              text::testing::Quote(data_->model) + " --entities " + text::testing::Quote(testing::EntitiesFile()));
   const std::string url = serve.Line();
   ASSERT_EQ(url.rfind("http://127.0.0.1:", 0), 0u) << url;
   httplib::Client client(url);
@@ -149,7 +146,8 @@ TEST_F(ServeCommandTest, AnswersLikeQueryAndStopsCleanlyOnSigterm) {
   for (const Case& c : std::vector<Case>{
            {"/v1/top-entities?saga=got", "top-entities --saga got"},
            {"/v1/top-entities?saga=hp&limit=0&by=readers", "top-entities --saga hp --limit 0 --by readers"},
-           {"/v1/top-entities?saga=lotr&from=2023-11-15&to=1700300000", "top-entities --saga lotr --from 2023-11-15 --to 1700300000"},
+           {"/v1/top-entities?saga=lotr&from=2023-11-15&to=1700300000",
+            "top-entities --saga lotr --from 2023-11-15 --to 1700300000"},
            {"/v1/sagas", "sagas"},
            {"/v1/sagas?from=1700100000", "sagas --from 1700100000"},
            {"/v1/trend?entity=Jon%20Snow&bucket=hour", "trend --entity 'Jon Snow' --bucket hour"},

@@ -31,9 +31,7 @@ using testing::StartServer;
 
 class ServerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    data_ = testing::NewSampleData();
-  }
+  static void SetUpTestSuite() { data_ = testing::NewSampleData(); }
   static void TearDownTestSuite() {
     delete data_;
     data_ = nullptr;
@@ -47,8 +45,7 @@ class ServerTest : public ::testing::Test {
   }
   virtual HttpServiceOptions Options() { return {}; }
 
-  httplib::Result Post(const std::string& path, const std::string& body,
-                       const std::string& type = "application/json") {
+  httplib::Result Post(const std::string& path, const std::string& body, const std::string& type = "application/json") {
     return client_->Post(path.c_str(), body, type.c_str());
   }
   httplib::Result Get(const std::string& path, const httplib::Params& params = {}) {
@@ -179,7 +176,8 @@ TEST_F(ServerTest, AnalyticsRoutesEqualTheAnalyticsCalls) {
     same(Get("/v1/top-entities", {{"saga", saga}}), render(a->TopEntities({saga, {}, 8, query::Measure::kMentions})));
     same(Get("/v1/top-entities", {{"saga", saga}, {"limit", "0"}, {"by", "readers"}}),
          render(a->TopEntities({saga, {}, 0, query::Measure::kReaders})));
-    same(Get("/v1/top-entities", {{"saga", saga}, {"from", "1700086400"}, {"to", "2023-11-17T22:13:20Z"}, {"limit", "3"}}),
+    same(Get("/v1/top-entities",
+             {{"saga", saga}, {"from", "1700086400"}, {"to", "2023-11-17T22:13:20Z"}, {"limit", "3"}}),
          render(a->TopEntities({saga, window, 3, query::Measure::kMentions})));
   }
   auto top = a->TopEntities({"got", {}, 8, query::Measure::kMentions});
@@ -290,15 +288,24 @@ TEST_F(ServerTest, InjectionAttemptsAreRefusedAndLeaveTheStoreUnchanged) {
     std::string s = query::Render(query::ToTable(*a->Sagas({})), query::Format::kJson);
     s += query::Render(query::ToTable(*a->Rejected()), query::Format::kJson);
     for (const char* saga : {"got", "lotr", "hp"}) {
-      s += query::Render(query::ToTable(*a->TopEntities({saga, {}, 0, query::Measure::kMentions})), query::Format::kJson);
+      s += query::Render(query::ToTable(*a->TopEntities({saga, {}, 0, query::Measure::kMentions})),
+                         query::Format::kJson);
     }
     return s + testing::ReadAll(data_->store);
   };
   const std::string before = snapshot();
-  const std::vector<std::string> attacks = {
-      "got' OR 1=1 --", "'; DROP TABLE fact_readers; --", "got\"; DELETE FROM fact_event; --", "got' UNION SELECT 1,2,3 --",
-      "1; ATTACH DATABASE '/tmp/x' AS x", "Éowyn 🐉 ' OR ''='", std::string(500, '\''), "got%27%20OR%201%3D1",
-      std::string("got\0x", 5), "\\x27", "*/ SELECT", "got\n--"};
+  const std::vector<std::string> attacks = {"got' OR 1=1 --",
+                                            "'; DROP TABLE fact_readers; --",
+                                            "got\"; DELETE FROM fact_event; --",
+                                            "got' UNION SELECT 1,2,3 --",
+                                            "1; ATTACH DATABASE '/tmp/x' AS x",
+                                            "Éowyn 🐉 ' OR ''='",
+                                            std::string(500, '\''),
+                                            "got%27%20OR%201%3D1",
+                                            std::string("got\0x", 5),
+                                            "\\x27",
+                                            "*/ SELECT",
+                                            "got\n--"};
   for (const auto& s : attacks) {
     ExpectError(Get("/v1/top-entities", {{"saga", s}}), 400);
     ExpectError(Get("/v1/top-entities", {{"saga", "got"}, {"by", s}}), 400);
@@ -481,7 +488,8 @@ TEST_F(SlowClientTest, HalfARequestIsDroppedWhileOthersAreServed) {
   std::vector<int> slow;
   for (int i = 0; i < 3; ++i) {
     int fd = Connect(server_->http().port());
-    const std::string half = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"te";
+    const std::string half =
+        "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"te";
     ASSERT_EQ(::send(fd, half.data(), half.size(), 0), static_cast<ssize_t>(half.size()));
     slow.push_back(fd);
   }
@@ -507,7 +515,8 @@ TEST_F(SlowClientTest, HalfARequestIsDroppedWhileOthersAreServed) {
 
 TEST_F(ServerTest, RandomBodiesNeverCrashTheServer) {
   std::mt19937_64 rng(11);
-  const std::vector<std::string> seeds = {R"({"text":"Frodo and Sam"})", R"({"texts":["a","b"]})", "{\"text\":\"\\u00e9\"}"};
+  const std::vector<std::string> seeds = {R"({"text":"Frodo and Sam"})", R"({"texts":["a","b"]})",
+                                          "{\"text\":\"\\u00e9\"}"};
   for (int i = 0; i < 600; ++i) {
     std::string body;
     if (i % 3 == 0) {
@@ -518,9 +527,15 @@ TEST_F(ServerTest, RandomBodiesNeverCrashTheServer) {
       for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n; ++k) {
         const size_t at = rng() % (body.size() + 1);
         switch (rng() % 3) {
-          case 0: body.insert(at, 1, static_cast<char>(rng())); break;
-          case 1: if (at < body.size()) body.erase(at, 1); break;
-          default: if (at < body.size()) body[at] = static_cast<char>(rng()); break;
+          case 0:
+            body.insert(at, 1, static_cast<char>(rng()));
+            break;
+          case 1:
+            if (at < body.size()) body.erase(at, 1);
+            break;
+          default:
+            if (at < body.size()) body[at] = static_cast<char>(rng());
+            break;
         }
       }
     }

@@ -75,13 +75,12 @@ TEST(MetricsTest, PipelineCountersBecomeFamilies) {
   std::string out;
   MetricsText text(&out);
   AppendPipelineMetrics(counters.Snapshot(), text);
-  for (const char* line : {"sagaflow_component_received_total{component=\"source\",kind=\"file\"} 10\n",
-                           "sagaflow_component_dropped_total{component=\"sink\",kind=\"sqlite\"} 2\n",
-                           "sagaflow_events_total{status=\"classified\"} 7\n",
-                           "sagaflow_events_total{status=\"empty\"} 1\n",
-                           "sagaflow_rejected_total{reason=\"invalid_json\"} 2\n",
-                           "sagaflow_duplicates_total 2\n", "sagaflow_records_read_total 10\n",
-                           "# TYPE sagaflow_rejected_total counter\n"}) {
+  for (const char* line :
+       {"sagaflow_component_received_total{component=\"source\",kind=\"file\"} 10\n",
+        "sagaflow_component_dropped_total{component=\"sink\",kind=\"sqlite\"} 2\n",
+        "sagaflow_events_total{status=\"classified\"} 7\n", "sagaflow_events_total{status=\"empty\"} 1\n",
+        "sagaflow_rejected_total{reason=\"invalid_json\"} 2\n", "sagaflow_duplicates_total 2\n",
+        "sagaflow_records_read_total 10\n", "# TYPE sagaflow_rejected_total counter\n"}) {
     EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
   }
 }

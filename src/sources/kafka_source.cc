@@ -18,10 +18,9 @@ constexpr auto kConfirmEvery = std::chrono::milliseconds(500);
 constexpr int kConfirmTimeoutMs = 2000;
 
 // Properties sagaflow sets itself because its delivery guarantee rests on them.
-constexpr const char* kReserved[] = {"bootstrap.servers",       "group.id",
-                                     "enable.auto.commit",      "enable.auto.offset.store",
-                                     "enable.partition.eof",    "rebalance_cb",
-                                     "offset_commit_cb"};
+constexpr const char* kReserved[] = {
+    "bootstrap.servers",    "group.id",     "enable.auto.commit", "enable.auto.offset.store",
+    "enable.partition.eof", "rebalance_cb", "offset_commit_cb"};
 
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
@@ -30,8 +29,10 @@ using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
 // librdkafka's own log lines (syslog levels) into spdlog.
 void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  auto lvl = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
-           : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level == 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
   spdlog::log(lvl, "kafka: {}: {}", fac, buf);
 }
 
@@ -124,8 +125,8 @@ Status KafkaSource::Start(CheckpointReader* committed) {
       cluster_id_ = id;
       rd_kafka_mem_free(rk_, id);
     } else if (stop_.load() || Clock::now() >= deadline) {
-      return Status::Unavailable(fmt::format("no answer from Kafka at {} within {} s", a.brokers,
-                                             options_.connect_timeout.count() / 1000));
+      return Status::Unavailable(
+          fmt::format("no answer from Kafka at {} within {} s", a.brokers, options_.connect_timeout.count() / 1000));
     }
   }
   rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, a.topic.c_str(), nullptr);
@@ -367,13 +368,15 @@ Status KafkaSource::Finish() {
     std::lock_guard<std::mutex> lock(mu_);
     dropped = dropped_acks_;
   }
-  if (dropped) spdlog::info("kafka: {} acknowledgements came after their partition was revoked (not committed)", dropped);
+  if (dropped)
+    spdlog::info("kafka: {} acknowledgements came after their partition was revoked (not committed)", dropped);
   // Leaves the group at once, so its partitions move to other consumers now
   // rather than after the session timeout.
   if (!result.ok()) {
-    spdlog::error("kafka: {}; the store holds what was read, and whoever reads the partitions next starts after it "
-                  "and commits it",
-                  result.message());
+    spdlog::error(
+        "kafka: {}; the store holds what was read, and whoever reads the partitions next starts after it "
+        "and commits it",
+        result.message());
   }
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
   {
@@ -500,9 +503,10 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
     if (it == partitions_.end()) continue;
     Partition& p = it->second;
     if (p.owned && p.read > p.acked) {
-      spdlog::warn("kafka: revoked {} [{}] before the records up to offset {} were stored: they are not "
-                   "committed here, and the partition's next owner reads them again",
-                   options_.address.topic, it->first, p.read - 1);
+      spdlog::warn(
+          "kafka: revoked {} [{}] before the records up to offset {} were stored: they are not "
+          "committed here, and the partition's next owner reads them again",
+          options_.address.topic, it->first, p.read - 1);
     }
     if (p.owned && p.acked > p.committed) {
       if (lost) {

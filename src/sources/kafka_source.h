@@ -18,9 +18,8 @@
 //    are ignored (never committed): the partition's next owner reads those
 //    records again and the store ignores the ones it holds.
 //  - Next() returns kIdle only when caught up: the consumer holds its group's
-//    latest assignment (not between a revocation and the next), and every assigned partition is at the end the broker reports
-//    now (not merely at the end the last successful fetch saw); otherwise,
-//    when nothing arrived, kWaiting.
+//    latest assignment (not between a revocation and the next), and every assigned partition is at the end the broker
+//    reports now (not merely at the end the last successful fetch saw); otherwise, when nothing arrived, kWaiting.
 //
 // Thread-safety: Start() and Next() run on the pipeline's reading thread
 // (rebalances are handled inside Next()), Acknowledge() on its commit thread,
@@ -119,7 +118,7 @@ class KafkaSource final : public Source {
   mutable std::mutex mu_;
   std::condition_variable acked_cv_;
   std::map<int32_t, Partition> partitions_;
-  bool assigned_ = false;      // the group's latest assignment arrived (possibly empty)
+  bool assigned_ = false;          // the group's latest assignment arrived (possibly empty)
   bool commit_in_flight_ = false;  // an asynchronous commit awaits its result
   // Partitions left this consumer with acknowledged offsets not committed
   // (session lost, or the revocation's commit failed); cleared by the next

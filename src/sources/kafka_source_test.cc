@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <map>
 #include <set>
 #include <thread>
@@ -93,10 +93,17 @@ class KafkaSourceTest : public ::testing::Test {
     std::vector<std::string> out;
     for (int i = first; i < first + n; ++i) {
       switch (i % 7 == 6 ? (i / 7) % 4 : -1) {
-        case 0: out.push_back("not json {"); break;
-        case 1: out.push_back("{\"id\":\"x\",\"time\":1,\"readers\":1,\"text\":\"\xff\xfe\"}"); break;
-        case 2: out.push_back("{\"id\":\"e" + std::to_string(i) + "\",\"time\":5}"); break;
-        case 3: out.push_back("{\"id\":\"big\",\"time\":1,\"readers\":1,\"text\":\"" + std::string(5000, 'a') + "\"}");
+        case 0:
+          out.push_back("not json {");
+          break;
+        case 1:
+          out.push_back("{\"id\":\"x\",\"time\":1,\"readers\":1,\"text\":\"\xff\xfe\"}");
+          break;
+        case 2:
+          out.push_back("{\"id\":\"e" + std::to_string(i) + "\",\"time\":5}");
+          break;
+        case 3:
+          out.push_back("{\"id\":\"big\",\"time\":1,\"readers\":1,\"text\":\"" + std::string(5000, 'a') + "\"}");
           break;
         default:
           out.push_back("{\"id\":\"e" + std::to_string(i) + "\",\"time\":" + std::to_string(1000 + i * 600) +

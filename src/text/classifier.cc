@@ -109,10 +109,10 @@ class ModelReader {
 constexpr uint32_t kDummies = internal::TermTable::kMissSpread;
 
 struct PredictScratch {
-  std::vector<uint32_t> counts;   // by feature, then the dummies
-  std::vector<uint32_t> touched;  // features with counts != 0, first-seen order
-  std::vector<uint64_t> seen;     // bitmap, used to order dense feature sets
-  std::vector<double> values;     // feature values in visiting order
+  std::vector<uint32_t> counts;     // by feature, then the dummies
+  std::vector<uint32_t> touched;    // features with counts != 0, first-seen order
+  std::vector<uint64_t> seen;       // bitmap, used to order dense feature sets
+  std::vector<double> values;       // feature values in visiting order
   internal::GeneralTokens general;  // tokenizer scratch
   std::vector<unsigned char> copy;  // the text in the model's case (ScanTokens), + 64 bytes
 
@@ -173,8 +173,7 @@ struct RunSink {
 // acc[k] = sum over i of values[i] * weights[features[i] * kRows + k], added
 // in order i = 0, 1, ... as scipy does; the sums stay in registers.
 template <size_t kRows>
-void Accumulate(const double* values, const uint32_t* features, size_t n, const double* weights,
-                double* acc) noexcept {
+void Accumulate(const double* values, const uint32_t* features, size_t n, const double* weights, double* acc) noexcept {
   double sum[kRows] = {};
   for (size_t i = 0; i < n; ++i) {
     const double x = values[i];
@@ -229,19 +228,24 @@ struct Classifier::Impl {
     unsigned char* copy = s->copy.data();
     const char* copy_chars = reinterpret_cast<const char*>(copy);
     if (m.num_features <= text.size() / 8) {
-      RunSink<false> sink{internal::TermTable::RunFinder(m.terms), m.terms, text.data(), copy_chars,
+      RunSink<false> sink{internal::TermTable::RunFinder(m.terms),
+                          m.terms,
+                          text.data(),
+                          copy_chars,
                           {s->counts.data(), s->touched.data(), 0, first_dummy}};
       internal::ScanTokens<Blocks, true>(text, lowercase, min_chars, &s->general, sink, copy);
       return m.OrderCounted(s);
     }
-    RunSink<true> sink{internal::TermTable::RunFinder(m.terms), m.terms, text.data(), copy_chars,
+    RunSink<true> sink{internal::TermTable::RunFinder(m.terms),
+                       m.terms,
+                       text.data(),
+                       copy_chars,
                        {s->counts.data(), s->touched.data(), 0, first_dummy}};
     internal::ScanTokens<Blocks, true>(text, lowercase, min_chars, &s->general, sink, copy);
     return m.OrderTouched(s, sink.counter.num_touched);
   }
   // flatten: the whole scan, sink and table lookups inlined, in registers.
-  [[gnu::flatten]] static size_t CountTokensPortable(const Impl& m, PredictScratch* s,
-                                                     std::string_view text) noexcept {
+  [[gnu::flatten]] static size_t CountTokensPortable(const Impl& m, PredictScratch* s, std::string_view text) noexcept {
     return CountTokens<internal::PortableBlocks>(m, s, text);
   }
 #ifdef SAGAFLOW_HAVE_AVX2_BLOCKS
@@ -365,8 +369,8 @@ Result<Classifier> Classifier::FromJson(std::string_view text, const ClassifierO
   json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::InvalidArgument("model is not valid JSON");
   ModelReader r;
-#define SAGAFLOW_ASSIGN(var, expr)        \
-  auto var##_result = (expr);             \
+#define SAGAFLOW_ASSIGN(var, expr)                      \
+  auto var##_result = (expr);                           \
   if (!var##_result.ok()) return var##_result.status(); \
   auto var = std::move(var##_result).value()
 
@@ -416,7 +420,8 @@ Result<Classifier> Classifier::FromJson(std::string_view text, const ClassifierO
   if (terms.size() > (size_t{1} << 31)) return r.Error("vectorizer.terms", "has too many terms");
   impl->tfidf = type == "tfidf";
   if (impl->tfidf != vec.contains("tfidf")) {
-    return r.Error("vectorizer.tfidf", impl->tfidf ? "is required when type is \"tfidf\"" : "is only allowed when type is \"tfidf\"");
+    return r.Error("vectorizer.tfidf",
+                   impl->tfidf ? "is required when type is \"tfidf\"" : "is only allowed when type is \"tfidf\"");
   }
   if (impl->tfidf) {
     const json& t = vec["tfidf"];
@@ -433,7 +438,8 @@ Result<Classifier> Classifier::FromJson(std::string_view text, const ClassifierO
     }
     SAGAFLOW_ASSIGN(use_idf, r.Bool(t["use_idf"], "vectorizer.tfidf.use_idf"));
     SAGAFLOW_ASSIGN(sublinear, r.Bool(t["sublinear_tf"], "vectorizer.tfidf.sublinear_tf"));
-    if (t.contains("smooth_idf")) SAGAFLOW_RETURN_IF_ERROR(r.Bool(t["smooth_idf"], "vectorizer.tfidf.smooth_idf").status());
+    if (t.contains("smooth_idf"))
+      SAGAFLOW_RETURN_IF_ERROR(r.Bool(t["smooth_idf"], "vectorizer.tfidf.smooth_idf").status());
     impl->use_idf = use_idf;
     impl->sublinear_tf = sublinear;
     if (use_idf) {
@@ -500,10 +506,18 @@ int Classifier::Predict(std::string_view text, double* scores) const noexcept {
   double binary_score = 0.0;
   double* acc = rows == 1 ? &binary_score : scores;
   switch (rows) {
-    case 1: Accumulate<1>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
-    case 2: Accumulate<2>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
-    case 3: Accumulate<3>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
-    case 4: Accumulate<4>(s.values.data(), s.touched.data(), n, m.weights.data(), acc); break;
+    case 1:
+      Accumulate<1>(s.values.data(), s.touched.data(), n, m.weights.data(), acc);
+      break;
+    case 2:
+      Accumulate<2>(s.values.data(), s.touched.data(), n, m.weights.data(), acc);
+      break;
+    case 3:
+      Accumulate<3>(s.values.data(), s.touched.data(), n, m.weights.data(), acc);
+      break;
+    case 4:
+      Accumulate<4>(s.values.data(), s.touched.data(), n, m.weights.data(), acc);
+      break;
     default:
       for (size_t k = 0; k < rows; ++k) acc[k] = 0.0;
       for (size_t i = 0; i < n; ++i) {

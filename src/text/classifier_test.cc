@@ -5,9 +5,9 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-#include <nlohmann/json.hpp>
 
 namespace sagaflow::text {
 namespace {
@@ -62,16 +62,57 @@ TEST(ClassifierTest, CountModelScores) {
 // join it (é), change case across the boundary ('İ' -> "i̇", the Kelvin sign
 // -> ASCII 'k', Σ) or start it right after ASCII.
 TEST(ClassifierTest, TokenFastPathMatchesGeneralPath) {
-  const std::vector<std::string> terms = {
-      "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopqr",
-      "x_1", "42", "caf\u00e9", "i\u0307stanbul", "stanbul", "king", "\u03c3\u03bf\u03c2", "kk", "UPPER", "a"};
-  const std::vector<std::string> pieces = {
-      "ab", "AB", "abcdefg", "ABCDEFGH", "abcdefghi", "abcdefghijklmnop", "ABCDEFGHIJKLMNOPQ", "abcdefghijklmnopqr",
-      "abcdefghijklmnopqrstuvwxyz", "x_1", "X_1", "42", "caf\u00e9", "CAF\u00c9", "\u0130stanbul", "\u0130", "King",
-      "\u212Aing", "\u212A\u212A", "\u03a3\u039f\u03a3", "UPPER", "upper", "a", " ", "  ", "\n", "\u2019", "\u2014",
-      ".", "-", "\u00e9", "_"};
-  const std::vector<double> coef = {1.0, 2.0, 3.0, 5.0, 7.0, 11.0, 13.0, 0.5, 0.25, 17.0, 19.0, 23.0, 29.0,
-                                    31.0, 37.0, 41.0, 43.0};
+  const std::vector<std::string> terms = {"ab",
+                                          "abcdefg",
+                                          "abcdefgh",
+                                          "abcdefghi",
+                                          "abcdefghijklmnop",
+                                          "abcdefghijklmnopq",
+                                          "abcdefghijklmnopqr",
+                                          "x_1",
+                                          "42",
+                                          "caf\u00e9",
+                                          "i\u0307stanbul",
+                                          "stanbul",
+                                          "king",
+                                          "\u03c3\u03bf\u03c2",
+                                          "kk",
+                                          "UPPER",
+                                          "a"};
+  const std::vector<std::string> pieces = {"ab",
+                                           "AB",
+                                           "abcdefg",
+                                           "ABCDEFGH",
+                                           "abcdefghi",
+                                           "abcdefghijklmnop",
+                                           "ABCDEFGHIJKLMNOPQ",
+                                           "abcdefghijklmnopqr",
+                                           "abcdefghijklmnopqrstuvwxyz",
+                                           "x_1",
+                                           "X_1",
+                                           "42",
+                                           "caf\u00e9",
+                                           "CAF\u00c9",
+                                           "\u0130stanbul",
+                                           "\u0130",
+                                           "King",
+                                           "\u212Aing",
+                                           "\u212A\u212A",
+                                           "\u03a3\u039f\u03a3",
+                                           "UPPER",
+                                           "upper",
+                                           "a",
+                                           " ",
+                                           "  ",
+                                           "\n",
+                                           "\u2019",
+                                           "\u2014",
+                                           ".",
+                                           "-",
+                                           "\u00e9",
+                                           "_"};
+  const std::vector<double> coef = {1.0,  2.0,  3.0,  5.0,  7.0,  11.0, 13.0, 0.5, 0.25,
+                                    17.0, 19.0, 23.0, 29.0, 31.0, 37.0, 41.0, 43.0};
   for (bool lowercase : {true, false}) {
     json fast = BaseModel();
     fast["vectorizer"]["lowercase"] = lowercase;
@@ -124,8 +165,8 @@ TEST(ClassifierTest, BinaryModelReportsMinusAndPlusDecision) {
 TEST(ClassifierTest, TfidfL2WithIdf) {
   json m = BaseModel();
   m["vectorizer"]["type"] = "tfidf";
-  m["vectorizer"]["tfidf"] = {{"norm", "l2"}, {"use_idf", true}, {"smooth_idf", true}, {"sublinear_tf", true},
-                              {"idf", {1.5, 2.0, 3.0, 1.0}}};
+  m["vectorizer"]["tfidf"] = {
+      {"norm", "l2"}, {"use_idf", true}, {"smooth_idf", true}, {"sublinear_tf", true}, {"idf", {1.5, 2.0, 3.0, 1.0}}};
   Classifier c = Load(m);
   double s[3];
   c.Predict("stark stark stark wand", s);
@@ -161,12 +202,21 @@ TEST(ClassifierTest, RejectsInvalidModelsNamingTheField) {
       {[](json& m) { m["format"] = "other"; }, "format"},
       {[](json& m) { m["version"] = 2; }, "version"},
       {[](json& m) { m["extra"] = 1; }, "extra"},
-      {[](json& m) { m["labels"] = {"a", "a", "b"}; }, "labels[1]"},
+      {[](json& m) {
+         m["labels"] = {"a", "a", "b"};
+       },
+       "labels[1]"},
       {[](json& m) { m["labels"] = {"a"}; }, "labels"},
       {[](json& m) { m["vectorizer"]["type"] = "hashing"; }, "vectorizer.type"},
       {[](json& m) { m["vectorizer"]["token_pattern"] = "[a-z]+"; }, "token_pattern"},
-      {[](json& m) { m["vectorizer"]["ngram_range"] = {2, 1}; }, "vectorizer.ngram_range"},
-      {[](json& m) { m["vectorizer"]["terms"] = {"a", "b", "a", "c"}; }, "vectorizer.terms[2]"},
+      {[](json& m) {
+         m["vectorizer"]["ngram_range"] = {2, 1};
+       },
+       "vectorizer.ngram_range"},
+      {[](json& m) {
+         m["vectorizer"]["terms"] = {"a", "b", "a", "c"};
+       },
+       "vectorizer.terms[2]"},
       {[](json& m) { m["vectorizer"].erase("binary"); }, "vectorizer.binary"},
       {[](json& m) { m["vectorizer"]["tfidf"] = json::object(); }, "vectorizer.tfidf"},
       {[](json& m) {
@@ -176,7 +226,10 @@ TEST(ClassifierTest, RejectsInvalidModelsNamingTheField) {
        "vectorizer.tfidf.idf"},
       {[](json& m) { m["classifier"]["kind"] = "RandomForest"; }, "classifier.kind"},
       {[](json& m) { m["classifier"]["scheme"] = "binary"; }, "classifier.scheme"},
-      {[](json& m) { m["classifier"]["coef"][1] = {1.0, 2.0}; }, "classifier.coef[1]"},
+      {[](json& m) {
+         m["classifier"]["coef"][1] = {1.0, 2.0};
+       },
+       "classifier.coef[1]"},
       {[](json& m) { m["classifier"]["coef"][0][2] = "x"; }, "classifier.coef[0][2]"},
       {[](json& m) { m["classifier"]["intercept"] = {1.0}; }, "classifier.intercept"},
   };

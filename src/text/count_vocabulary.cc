@@ -161,8 +161,8 @@ std::vector<uint32_t> NumpyArgsort(std::span<const int64_t> keys) {
 TermCounts TermCounts::Build(const Tokenizer& tokenizer, std::span<const std::string_view> texts) {
   TermCounts tc;
   std::unordered_map<std::string, TermId> ids;
-  std::vector<uint32_t> count_of;   // per term id, count in the current document
-  std::vector<TermId> doc_terms;    // distinct term ids of the current document
+  std::vector<uint32_t> count_of;  // per term id, count in the current document
+  std::vector<TermId> doc_terms;   // distinct term ids of the current document
   std::string key;
   for (std::string_view text : texts) {
     doc_terms.clear();
@@ -186,7 +186,7 @@ TermCounts TermCounts::Build(const Tokenizer& tokenizer, std::span<const std::st
 }
 
 Result<std::vector<TermCounts::TermId>> TermCounts::SelectVocabulary(std::span<const uint32_t> docs,
-                                                                   const VocabularyOptions& options) const {
+                                                                     const VocabularyOptions& options) const {
   std::vector<uint32_t> df(terms_.size(), 0);
   std::vector<int64_t> tf(terms_.size(), 0);
   for (uint32_t d : docs) {

@@ -108,9 +108,8 @@ struct VocabularyCase {
 std::vector<std::string> SampleTexts() {
   std::vector<std::string> texts;
   for (const char* file : {"data/sample/train.jsonl", "data/sample/test.jsonl"}) {
-    auto docs = ReadLabelledJsonl(sagaflow::testing::SourceDir() + "/" + file, [](const std::string& why) {
-      ADD_FAILURE() << why;
-    });
+    auto docs = ReadLabelledJsonl(sagaflow::testing::SourceDir() + "/" + file,
+                                  [](const std::string& why) { ADD_FAILURE() << why; });
     EXPECT_TRUE(docs.ok());
     for (auto& d : *docs) texts.push_back(d.text);
   }
@@ -150,7 +149,8 @@ TEST(CountVocabularyTest, SameVocabularyAsCountVectorizer) {
       {"ties_stop", {}, true, "2", "0.5", 61, "min_df=2, max_df=0.5, max_features=61, stop_words='english'"},
       {"proportions", {}, false, "0.01", "0.3", 0, "min_df=0.01, max_df=0.3"},
       {"count_max", {}, true, "3", "20", 0, "min_df=3, max_df=20, stop_words='english'"},
-      {"bigrams", bigrams, true, "2", "1.0", 300, "ngram_range=(1, 2), min_df=2, max_features=300, stop_words='english'"},
+      {"bigrams", bigrams, true, "2", "1.0", 300,
+       "ngram_range=(1, 2), min_df=2, max_features=300, stop_words='english'"},
       {"single_chars", single_chars, false, "1", "1.0", 250, R"py(token_pattern=r'(?u)\b\w+\b', max_features=250)py"},
       {"keep_case", keep_case, false, "1", "1.0", 90, "lowercase=False, max_features=90"},
   };

@@ -130,7 +130,8 @@ Result<EntityDictionary> EntityDictionary::FromFlatList(std::string_view text) {
       dict.notes_.push_back(fmt::format("line {}: blank line dropped", line));
       return Status::Ok();
     }
-    if (name != raw) dict.notes_.push_back(fmt::format("line {}: {} normalized to {}", line, Quoted(raw), Quoted(name)));
+    if (name != raw)
+      dict.notes_.push_back(fmt::format("line {}: {} normalized to {}", line, Quoted(raw), Quoted(name)));
     auto [it, inserted] = first_line.emplace(name, line);
     if (!inserted) {
       dict.notes_.push_back(
@@ -162,23 +163,22 @@ Result<EntityDictionary> EntityDictionary::FromCurated(std::string_view text) {
     }
     std::vector<std::string_view> fields = Split(raw, '\t');
     if (fields.size() != 3 && fields.size() != 4) {
-      return LineError(line, fmt::format("expected 3 or 4 tab-separated fields (saga, name, kind, aliases), got {}",
-                                         fields.size()));
+      return LineError(
+          line, fmt::format("expected 3 or 4 tab-separated fields (saga, name, kind, aliases), got {}", fields.size()));
     }
     Entity e;
     if (fields[0] != kUnscopedField) {
       if (!Contains(kSagas, fields[0])) {
-        return LineError(line,
-                         fmt::format("unknown saga {} (expected {}, or * for unscoped)", Quoted(fields[0]),
-                                     fmt::join(kSagas, ", ")));
+        return LineError(line, fmt::format("unknown saga {} (expected {}, or * for unscoped)", Quoted(fields[0]),
+                                           fmt::join(kSagas, ", ")));
       }
       e.saga = std::string(fields[0]);
     }
     SAGAFLOW_RETURN_IF_ERROR(CheckSurfaceForm(line, "name", fields[1]));
     e.name = std::string(fields[1]);
     if (!Contains(kEntityKinds, fields[2])) {
-      return LineError(line, fmt::format("unknown kind {} (expected {})", Quoted(fields[2]),
-                                         fmt::join(kEntityKinds, ", ")));
+      return LineError(line,
+                       fmt::format("unknown kind {} (expected {})", Quoted(fields[2]), fmt::join(kEntityKinds, ", ")));
     }
     e.kind = std::string(fields[2]);
     if (fields.size() == 4 && !fields[3].empty()) {

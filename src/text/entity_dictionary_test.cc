@@ -89,7 +89,8 @@ TEST(CuratedTest, RejectsWithLineNumbers) {
   };
   const Case cases[] = {
       {"got\tJon Snow\n", "line 2: expected 3 or 4 tab-separated fields (saga, name, kind, aliases), got 2"},
-      {"got\tJon Snow\tcharacter\tJon\textra\n", "line 2: expected 3 or 4 tab-separated fields (saga, name, kind, aliases), got 5"},
+      {"got\tJon Snow\tcharacter\tJon\textra\n",
+       "line 2: expected 3 or 4 tab-separated fields (saga, name, kind, aliases), got 5"},
       {"gott\tJon Snow\tcharacter\n", "line 2: unknown saga \"gott\" (expected got, lotr, hp, or * for unscoped)"},
       {"\tJon Snow\tcharacter\n", "line 2: unknown saga \"\" (expected got, lotr, hp, or * for unscoped)"},
       {"got\tJon Snow\thero\n", "line 2: unknown kind \"hero\" (expected character, place, house, other)"},
@@ -101,7 +102,8 @@ TEST(CuratedTest, RejectsWithLineNumbers) {
       {"got\tJon Snow\tcharacter\t Jon\n",
        "line 2: alias \" Jon\" has leading, trailing, repeated or non-space whitespace; write \"Jon\""},
       {"got\tJon Snow\tcharacter\tJon\xe2\x80\x83Snow\n",
-       "line 2: alias \"Jon\xe2\x80\x83Snow\" has leading, trailing, repeated or non-space whitespace; write \"Jon Snow\""},
+       "line 2: alias \"Jon\xe2\x80\x83Snow\" has leading, trailing, repeated or non-space whitespace; write \"Jon "
+       "Snow\""},
       {"got\tJon\xff\tcharacter\n", "line 2: not valid UTF-8"},
       {"\xf0\n", "line 2: not valid UTF-8"},
       {"got\tJon Snow\tcharacter\tJon|Jon\n", "line 2: \"Jon\" appears twice in this entry"},

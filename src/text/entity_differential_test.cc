@@ -152,9 +152,31 @@ struct Pieces {
       }
     }
     word_chars = {"a", "Z", "9", "_", "\xc3\xa9", "\xce\xb1", "\xe6\x97\xa5", "\xd9\xa3", "\xc2\xb2", "\xe2\x85\xa0"};
-    separators = {"'", "\xe2\x80\x99", "-", ".", ",", "\xcc\x81", "\xe2\x80\x8b", "\xc2\xae", "\"", "(",
-                  " ", " ", " ", "  ", "\t", "\n", "\r\n", "\xc2\xa0", "\xe3\x80\x80", "\xe2\x80\xa8",
-                  "\xe1\x9a\x80", "\x1c", "\xc2\x85", "\xe2\x80\x83", " \xe2\x80\x83\n "};
+    separators = {"'",
+                  "\xe2\x80\x99",
+                  "-",
+                  ".",
+                  ",",
+                  "\xcc\x81",
+                  "\xe2\x80\x8b",
+                  "\xc2\xae",
+                  "\"",
+                  "(",
+                  " ",
+                  " ",
+                  " ",
+                  "  ",
+                  "\t",
+                  "\n",
+                  "\r\n",
+                  "\xc2\xa0",
+                  "\xe3\x80\x80",
+                  "\xe2\x80\xa8",
+                  "\xe1\x9a\x80",
+                  "\x1c",
+                  "\xc2\x85",
+                  "\xe2\x80\x83",
+                  " \xe2\x80\x83\n "};
   }
 
   std::string Text(std::mt19937& rng) const {

@@ -101,7 +101,8 @@ struct StartBytes {
       const size_t space = form.find(' ');
       for (size_t at = 0; at < kDepth; ++at) {
         for (int b = 0; b < 256; ++b) {
-          const bool fits = at >= form.size() || (space < at) || (space == at ? space_lead[b] : b == static_cast<uint8_t>(form[at]));
+          const bool fits =
+              at >= form.size() || (space < at) || (space == at ? space_lead[b] : b == static_cast<uint8_t>(form[at]));
           if (fits) Set(at, static_cast<uint8_t>(b), bucket);
         }
       }
@@ -160,8 +161,8 @@ __attribute__((target("avx2"))) inline __m256i InRange(__m256i x, char first, ch
 // Buckets of each byte of x in the nibble tables lo, hi.
 __attribute__((target("avx2"))) inline __m256i Lookup(const uint8_t* lo, const uint8_t* hi, __m256i x) {
   const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
-  const __m256i lo_bits = _mm256_shuffle_epi8(_mm256_load_si256(reinterpret_cast<const __m256i*>(lo)),
-                                              _mm256_and_si256(x, low_nibbles));
+  const __m256i lo_bits =
+      _mm256_shuffle_epi8(_mm256_load_si256(reinterpret_cast<const __m256i*>(lo)), _mm256_and_si256(x, low_nibbles));
   const __m256i hi_bits = _mm256_shuffle_epi8(_mm256_load_si256(reinterpret_cast<const __m256i*>(hi)),
                                               _mm256_and_si256(_mm256_srli_epi16(x, 4), low_nibbles));
   return _mm256_and_si256(lo_bits, hi_bits);
@@ -183,8 +184,8 @@ __attribute__((target("avx2"))) inline void Classify32(const StartBytes& start, 
   *word = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(digit, alpha), underscore)));
 }
 
-__attribute__((target("avx2"))) void Avx2Masks(const StartBytes& start, const uint8_t* s, size_t avail,
-                                               size_t blocks, bool prev_nonword, BlockMasks* out) {
+__attribute__((target("avx2"))) void Avx2Masks(const StartBytes& start, const uint8_t* s, size_t avail, size_t blocks,
+                                               bool prev_nonword, BlockMasks* out) {
   uint64_t carry = prev_nonword;
   alignas(32) uint8_t tail[96];
   for (size_t k = 0; k < blocks; ++k) {
@@ -225,8 +226,8 @@ uint64_t LoadKey(const uint8_t* s, size_t n, size_t p) noexcept {
 
 // The bytes of a LoadKey that belong to a run of `run` bytes (all 8 from 8 on).
 inline uint64_t RunKeyMask(size_t run) noexcept {
-  static constexpr uint64_t kMask[9] = {0,          0xFF,           0xFFFF,           0xFFFFFF,          0xFFFFFFFF,
-                                        0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF, ~uint64_t{0}};
+  static constexpr uint64_t kMask[9] = {
+      0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF, ~uint64_t{0}};
   return kMask[std::min<size_t>(run, 8)];
 }
 
@@ -585,8 +586,8 @@ struct MentionCounts {
 #ifdef SAGAFLOW_HAVE_AVX2_KERNEL
 // The same compiled for AVX2 (and BMI2, POPCNT), with the AVX2 kernel.
 __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt"), flatten)) size_t ScanAvx2(const ScopeAutomaton& automaton,
-                                                                              const uint8_t* s, size_t n,
-                                                                              MentionCounts* counts) noexcept {
+                                                                               const uint8_t* s, size_t n,
+                                                                               MentionCounts* counts) noexcept {
   uint32_t* count = counts->count.data();
   uint32_t* touched = counts->touched.data();
   size_t num_touched = 0;

@@ -61,9 +61,9 @@ TEST(EntityMatcherTest, NamesInsideWordsDoNotCount) {
 
 TEST(EntityMatcherTest, SpacesMatchAnyWhitespaceRun) {
   auto dict = Flat("Jon Snow\nKing's Landing\n");
-  for (const char* text : {"Jon Snow", "Jon  Snow", "Jon\tSnow", "Jon\n\nSnow", "Jon \r\n Snow", "Jon\xc2\xa0Snow",
-                           "Jon\u3000Snow", "Jon\u2028Snow", "Jon\u1680Snow", "Jon\x1cSnow", "Jon\xc2\x85Snow",
-                           "Jon\u2009\u200a Snow"}) {
+  for (const char* text :
+       {"Jon Snow", "Jon  Snow", "Jon\tSnow", "Jon\n\nSnow", "Jon \r\n Snow", "Jon\xc2\xa0Snow", "Jon\u3000Snow",
+        "Jon\u2028Snow", "Jon\u1680Snow", "Jon\x1cSnow", "Jon\xc2\x85Snow", "Jon\u2009\u200a Snow"}) {
     EXPECT_EQ(CountWithAll(dict, text), (Counts{{"Jon Snow", 1}})) << text;
   }
   // Not whitespace in Python: zero width space, Mongolian vowel separator, nothing at all.
@@ -78,14 +78,16 @@ TEST(EntityMatcherTest, BoundariesUsePythonWordCharacters) {
   auto dict = Flat("Jon\n");
   // Word characters on either side: letters of any script, digits of any
   // kind (including superscripts and fractions), underscore.
-  for (const char* text : {"\xc3\xa9Jon", "Jon\xc3\xa9", "Jon1", "1Jon", "_Jon", "Jon_", "Jon\xce\xb1", "\xe6\x97\xa5Jon",
-                           "Jon\xd9\xa3", "Jon\xc2\xb2", "Jon\xc2\xbd", "\xe2\x85\xa0Jon", "Jon\xd7\x90"}) {
+  for (const char* text :
+       {"\xc3\xa9Jon", "Jon\xc3\xa9", "Jon1", "1Jon", "_Jon", "Jon_", "Jon\xce\xb1", "\xe6\x97\xa5Jon", "Jon\xd9\xa3",
+        "Jon\xc2\xb2", "Jon\xc2\xbd", "\xe2\x85\xa0Jon", "Jon\xd7\x90"}) {
     EXPECT_EQ(CountWithAll(dict, text), Counts{}) << text;
   }
   // Non-word neighbours: punctuation, curly quotes, combining marks,
   // format characters, symbols, text start and end.
-  for (const char* text : {"Jon", "(Jon)", "\xe2\x80\x9cJon\xe2\x80\x9d", "Jon\xcc\x81", "\xcc\x81Jon", "Jon\xe2\x80\x8b",
-                           "\xc2\xadJon", "Jon\xe0\xb8\xb1", "\xc2\xaeJon\xc2\xae", "-Jon-", "Jon\xef\xbb\xbf"}) {
+  for (const char* text :
+       {"Jon", "(Jon)", "\xe2\x80\x9cJon\xe2\x80\x9d", "Jon\xcc\x81", "\xcc\x81Jon", "Jon\xe2\x80\x8b", "\xc2\xadJon",
+        "Jon\xe0\xb8\xb1", "\xc2\xaeJon\xc2\xae", "-Jon-", "Jon\xef\xbb\xbf"}) {
     EXPECT_EQ(CountWithAll(dict, text), (Counts{{"Jon", 1}})) << text;
   }
 }
@@ -153,11 +155,31 @@ TEST(EntityMatcherTest, ClearsOutputAndReusesItsCapacity) {
 // characters cannot continue it; every whitespace variant must still walk.
 TEST(EntityMatcherTest, FirstWordContinuedOnlyThroughWhitespace) {
   auto dict = Flat("the High Septon\nthe Wall\nthe\u00e9 Wall\nJon\nthe_x y\n");
-  for (const char* text :
-       {"the High Septon", "the  High Septon", "the\nWall", "the\n\nWall", "the\u00a0Wall", "the\u3000High Septon",
-        "the", "the ", "the  ", "the X", "the H", "the Hig", "theWall", "the-Wall", "the Wallace", "the\u00e9 Wall",
-        "the Jon", "the \u00c9 Wall", "the\x1cWall", "the_x y", "the the Wall", "xthe Wall", "\u00e9the Wall",
-        "the\u2019 Wall", "the Wall.the High Septon"}) {
+  for (const char* text : {"the High Septon",
+                           "the  High Septon",
+                           "the\nWall",
+                           "the\n\nWall",
+                           "the\u00a0Wall",
+                           "the\u3000High Septon",
+                           "the",
+                           "the ",
+                           "the  ",
+                           "the X",
+                           "the H",
+                           "the Hig",
+                           "theWall",
+                           "the-Wall",
+                           "the Wallace",
+                           "the\u00e9 Wall",
+                           "the Jon",
+                           "the \u00c9 Wall",
+                           "the\x1cWall",
+                           "the_x y",
+                           "the the Wall",
+                           "xthe Wall",
+                           "\u00e9the Wall",
+                           "the\u2019 Wall",
+                           "the Wall.the High Septon"}) {
     CountWithAll(dict, text);
     CountWithAll(dict, std::string(61, '-') + text);
   }
@@ -194,9 +216,10 @@ TEST(EntityMatcherTest, RandomTextsAgreeWithNaiveOracle) {
       "*\tTom\tother\tT\n");
   ASSERT_TRUE(dict.ok()) << dict.status().ToString();
   const std::vector<std::string> pieces = {
-      "Jon", "Snow", "Sam", "Samwise", "Gamgee", "Lord", "King's", "Landing", "Tom", "T", "S", "Jr", "\xc3\x89omer",
-      "\xc3\x89", "omer", "wise", "_", "1", "\xc2\xb2", "\xce\xb1", "\xe6\x97\xa5", "\xcc\x81", "\xe2\x80\x99", "'",
-      ".", ",", "-", " ", "  ", "\t", "\n", "\xc2\xa0", "\u3000", "\u2028", "\u200b", "\x1c"};
+      "Jon",      "Snow",     "Sam",          "Samwise",      "Gamgee",       "Lord",   "King's", "Landing", "Tom",
+      "T",        "S",        "Jr",           "\xc3\x89omer", "\xc3\x89",     "omer",   "wise",   "_",       "1",
+      "\xc2\xb2", "\xce\xb1", "\xe6\x97\xa5", "\xcc\x81",     "\xe2\x80\x99", "'",      ".",      ",",       "-",
+      " ",        "  ",       "\t",           "\n",           "\xc2\xa0",     "\u3000", "\u2028", "\u200b",  "\x1c"};
   std::mt19937 rng(12345);
   const char* sagas[] = {"", "got", "lotr", "hp"};
   for (int round = 0; round < 3000; ++round) {

@@ -30,10 +30,10 @@ struct StringHash {
 // once they have grown. A callback that tokenizes again on the same thread
 // gets fresh buffers instead (see Run).
 struct Scratch {
-  internal::GeneralTokens general;                // general-path tokens
-  std::string lowered;                            // lowercased ASCII token
-  std::string joined;                             // kept tokens, space-separated
-  std::vector<std::pair<size_t, size_t>> spans;   // [begin, end) of each in joined
+  internal::GeneralTokens general;               // general-path tokens
+  std::string lowered;                           // lowercased ASCII token
+  std::string joined;                            // kept tokens, space-separated
+  std::vector<std::pair<size_t, size_t>> spans;  // [begin, end) of each in joined
   bool busy = false;
 };
 
@@ -129,8 +129,7 @@ Result<Tokenizer> Tokenizer::Create(TokenizerOptions options) {
   if (!min_chars.ok()) return min_chars.status();
   if (options.ngram_min < 1 || options.ngram_min > options.ngram_max || options.ngram_max > 16) {
     return Status::InvalidArgument("ngram_range [" + std::to_string(options.ngram_min) + ", " +
-                                   std::to_string(options.ngram_max) +
-                                   "] is invalid: need 1 <= min <= max <= 16");
+                                   std::to_string(options.ngram_max) + "] is invalid: need 1 <= min <= max <= 16");
   }
   auto impl = std::make_unique<Impl>();
   impl->min_chars = *min_chars;

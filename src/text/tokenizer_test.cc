@@ -76,8 +76,8 @@ TEST(TokenizerTest, LongTokensAndBlockBoundaries) {
 void ExpectSameTermsAsSklearn(const std::string& config_json, const TokenizerOptions& options) {
   auto tokenizer = Tokenizer::Create(options);
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().ToString();
-  std::vector<std::string> words = {"the", "and", "Ring", "frodo", "x", "ab", "Σίσυφος", "ΣΑΣ", "İi", "straße",
-                                    "hp_7", "Ⅻ", "co-op", "don’t", "ＡＢＣ", "naïve"};
+  std::vector<std::string> words = {"the", "and",    "Ring", "frodo", "x",     "ab",    "Σίσυφος", "ΣΑΣ",
+                                    "İi",  "straße", "hp_7", "Ⅻ",     "co-op", "don’t", "ＡＢＣ",  "naïve"};
   std::vector<std::string> texts = GenerateTexts(1500, words, 7);
   auto expected = ParseJsonLines(RunReference({"analyze", config_json}, TextsAsJsonl(texts)));
   ASSERT_EQ(expected.size(), texts.size());
@@ -93,9 +93,7 @@ void ExpectSameTermsAsSklearn(const std::string& config_json, const TokenizerOpt
   EXPECT_EQ(failures, 0u) << config_json;
 }
 
-TEST(TokenizerTest, MatchesSklearnAnalyzerDefault) {
-  ExpectSameTermsAsSklearn("{}", {});
-}
+TEST(TokenizerTest, MatchesSklearnAnalyzerDefault) { ExpectSameTermsAsSklearn("{}", {}); }
 
 TEST(TokenizerTest, MatchesSklearnAnalyzerWithoutLowercase) {
   TokenizerOptions o;

@@ -33,7 +33,8 @@ Result<std::vector<LabelledText>> ReadLabelledJsonl(const std::string& path,
     // LineReader guarantees kPadding readable bytes after every line.
     sj::dom::element root;
     if (auto e = parser.parse(line.text.data(), line.text.size(), false).get(root)) {
-      reject(e == sj::UTF8_ERROR ? std::string("invalid UTF-8") : fmt::format("malformed JSON ({})", sj::error_message(e)));
+      reject(e == sj::UTF8_ERROR ? std::string("invalid UTF-8")
+                                 : fmt::format("malformed JSON ({})", sj::error_message(e)));
       continue;
     }
     sj::dom::object obj;
@@ -242,8 +243,7 @@ size_t CrossValidation::correct() const noexcept {
   return n;
 }
 
-Result<CrossValidation> CrossValidate(const TrainingSet& set, const TrainerOptions& options, int folds,
-                                      uint32_t seed) {
+Result<CrossValidation> CrossValidate(const TrainingSet& set, const TrainerOptions& options, int folds, uint32_t seed) {
   if (folds < 2 || static_cast<size_t>(folds) > set.size()) {
     return Status::InvalidArgument(fmt::format("folds: need 2 <= folds <= {} documents, got {}", set.size(), folds));
   }

@@ -43,7 +43,7 @@ Result<std::vector<LabelledText>> ReadLabelledJsonl(const std::string& path,
                                                     const std::function<void(const std::string&)>& on_rejected);
 
 struct TrainerOptions {
-  TokenizerOptions tokenizer;     // lowercase, token_pattern, ngram range, stop words
+  TokenizerOptions tokenizer;            // lowercase, token_pattern, ngram range, stop words
   std::string stop_words_name = "none";  // how stop words were chosen, for provenance only
   VocabularyOptions vocabulary;
   SvmOptions svm;
@@ -73,12 +73,12 @@ class TrainingSet {
 
 struct TrainedModel {
   std::vector<std::string> labels;
-  std::vector<std::string> terms;                  // feature order
-  std::vector<TermCounts::TermId> term_ids;        // the same terms as ids of the TrainingSet
-  std::vector<std::vector<double>> coef;           // one row per label; 1 row for 2 labels
+  std::vector<std::string> terms;            // feature order
+  std::vector<TermCounts::TermId> term_ids;  // the same terms as ids of the TrainingSet
+  std::vector<std::vector<double>> coef;     // one row per label; 1 row for 2 labels
   std::vector<double> intercept;
-  std::vector<int> iterations;                     // solver passes per row
-  bool converged = true;                           // every row met the tolerance
+  std::vector<int> iterations;  // solver passes per row
+  bool converged = true;        // every row met the tolerance
 
   // Decision scores and the predicted label index of vectorized rows, with
   // Classifier's arithmetic (docs/model-format.md, "Prediction semantics").
@@ -106,7 +106,6 @@ struct CrossValidation {
   size_t total() const noexcept;
   size_t correct() const noexcept;
 };
-Result<CrossValidation> CrossValidate(const TrainingSet& set, const TrainerOptions& options, int folds,
-                                      uint32_t seed);
+Result<CrossValidation> CrossValidate(const TrainingSet& set, const TrainerOptions& options, int folds, uint32_t seed);
 
 }  // namespace sagaflow::text

@@ -41,17 +41,17 @@ TEST(ReadLabelledJsonlTest, ReportsBadLinesWithNumbersAndKeepsGoodOnes) {
   TempDir dir;
   testing::WriteFile(dir.File("in.jsonl"),
                      "{\"id\": 1, \"text\": \"Frodo left the Shire.\", \"label\": \"lotr\"}\n"  // 1 ok
-                     "\n"                                                                      // 2 blank: skipped
-                     "{\"text\": \"Jon\", \"label\": 0}\n"                                     // 3 ok, int label
-                     "{\"text\": \"no label\"}\n"                                              // 4
-                     "{\"label\": \"hp\"}\n"                                                   // 5
-                     "{\"text\": 5, \"label\": \"hp\"}\n"                                      // 6
-                     "{\"text\": \"x\", \"label\": true}\n"                                    // 7
-                     "{\"text\": \"x\", \"label\": \"\"}\n"                                    // 8
-                     "[1, 2]\n"                                                                // 9
-                     "{\"text\": \"unterminated\n"                                             // 10
-                     "{\"text\": \"\xff\xfe\", \"label\": \"hp\"}\n"                           // 11
-                     "{\"text\": \"\", \"label\": \"hp\"}\n");                                 // 12 ok, empty text
+                     "\n"                                                                       // 2 blank: skipped
+                     "{\"text\": \"Jon\", \"label\": 0}\n"                                      // 3 ok, int label
+                     "{\"text\": \"no label\"}\n"                                               // 4
+                     "{\"label\": \"hp\"}\n"                                                    // 5
+                     "{\"text\": 5, \"label\": \"hp\"}\n"                                       // 6
+                     "{\"text\": \"x\", \"label\": true}\n"                                     // 7
+                     "{\"text\": \"x\", \"label\": \"\"}\n"                                     // 8
+                     "[1, 2]\n"                                                                 // 9
+                     "{\"text\": \"unterminated\n"                                              // 10
+                     "{\"text\": \"\xff\xfe\", \"label\": \"hp\"}\n"                            // 11
+                     "{\"text\": \"\", \"label\": \"hp\"}\n");                                  // 12 ok, empty text
   std::vector<std::string> rejected;
   auto docs = ReadLabelledJsonl(dir.File("in.jsonl"), [&](const std::string& why) { rejected.push_back(why); });
   ASSERT_TRUE(docs.ok());

@@ -41,8 +41,7 @@ char32_t DecodeUtf8(std::string_view s, size_t* i) noexcept {
     return (char32_t(b0 & 0x0F) << 12) | (char32_t(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
   }
   *i += 4;
-  return (char32_t(b0 & 0x07) << 18) | (char32_t(p[1] & 0x3F) << 12) | (char32_t(p[2] & 0x3F) << 6) |
-         (p[3] & 0x3F);
+  return (char32_t(b0 & 0x07) << 18) | (char32_t(p[1] & 0x3F) << 12) | (char32_t(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
 }
 
 void AppendUtf8(char32_t c, std::string* out) {

@@ -58,8 +58,8 @@ TEST(UnicodeTest, EveryCodePointMatchesPython) {
     std::u32string lower(mapped, mapped + n);
     if (IsWordChar(c) != e.word || IsSpace(c) != e.space || lower != e.lower) {
       if (++mismatches < 20) {
-        ADD_FAILURE() << std::hex << "U+" << uint32_t(c) << ": word " << IsWordChar(c) << " vs " << e.word
-                      << ", space " << IsSpace(c) << " vs " << e.space << ", lower differs: " << (lower != e.lower);
+        ADD_FAILURE() << std::hex << "U+" << uint32_t(c) << ": word " << IsWordChar(c) << " vs " << e.word << ", space "
+                      << IsSpace(c) << " vs " << e.space << ", lower differs: " << (lower != e.lower);
       }
     }
     // The string-level function agrees on a lone character (U+03A3 alone
@@ -79,13 +79,24 @@ TEST(UnicodeTest, EveryCodePointMatchesPython) {
 // over an alphabet of cased, uncased, case-ignorable (some also cased) and
 // space characters around U+03A3.
 TEST(UnicodeTest, LowerAndBlankMatchPythonOnSigmaContexts) {
-  const char32_t alphabet[] = {0x3A3, 0x3A3, 0x3A3, 'A', 'a', 'Z', '1', ' ', '\t', '.', '\'', ':', '-', '_',
-                               0x2019, 0xAD, 0x345, 0x307, 0x301, 0x2B0, 0x2BC, 0xB7, 0x387, 0x1F88, 0x1C5,
-                               0x130, 0x3C3, 0x3C2, 0x391, 0x3B1, 0x2160, 0x24B6, 0x24D0, 0xAA, 0x200B, 0x200D,
-                               0x3000, 0xA0, 0x85, 0x4E2D, 0x1F600, 0x10400, 0x2C2F, 0xFF21, 0x1E9E, 0xE0041};
+  const char32_t alphabet[] = {0x3A3,   0x3A3,   0x3A3,  'A',    'a',    'Z',    '1',    ' ',   '\t',  '.',
+                               '\'',    ':',     '-',    '_',    0x2019, 0xAD,   0x345,  0x307, 0x301, 0x2B0,
+                               0x2BC,   0xB7,    0x387,  0x1F88, 0x1C5,  0x130,  0x3C3,  0x3C2, 0x391, 0x3B1,
+                               0x2160,  0x24B6,  0x24D0, 0xAA,   0x200B, 0x200D, 0x3000, 0xA0,  0x85,  0x4E2D,
+                               0x1F600, 0x10400, 0x2C2F, 0xFF21, 0x1E9E, 0xE0041};
   std::mt19937 rng(20240614);
-  std::vector<std::string> texts = {"", " ", "\u3000\t\n", "x", "\u03a3", "A\u03a3", "A\u03a3A", "\u0391\u03a3.",
-                                    "A\u00ad\u03a3", "A\u03a3\u00ad", "A\u03a3\u00adb", "\u1f88\u03a3"};
+  std::vector<std::string> texts = {"",
+                                    " ",
+                                    "\u3000\t\n",
+                                    "x",
+                                    "\u03a3",
+                                    "A\u03a3",
+                                    "A\u03a3A",
+                                    "\u0391\u03a3.",
+                                    "A\u00ad\u03a3",
+                                    "A\u03a3\u00ad",
+                                    "A\u03a3\u00adb",
+                                    "\u1f88\u03a3"};
   for (int t = 0; t < 20000; ++t) {
     std::string s;
     int len = std::uniform_int_distribution<int>(1, 8)(rng);
@@ -110,21 +121,22 @@ TEST(UnicodeTest, LowerAndBlankMatchPythonOnSigmaContexts) {
 }
 
 TEST(UnicodeTest, FinalSigmaExamples) {
-  EXPECT_EQ(Lower("\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3"), "\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2");
-  EXPECT_EQ(Lower("\u03a3"), "\u03c3");               // nothing cased before
-  EXPECT_EQ(Lower("A\u03a3"), "a\u03c2");             // word-final
-  EXPECT_EQ(Lower("A\u03a3B"), "a\u03c3b");           // followed by cased
-  EXPECT_EQ(Lower("A'\u03a3"), "a'\u03c2");           // apostrophe is case-ignorable
-  EXPECT_EQ(Lower("A\u03a3'b"), "a\u03c3'b");         // ignorable skipped forwards too
-  EXPECT_EQ(Lower("A \u03a3"), "a \u03c3");           // space is neither
-  EXPECT_EQ(Lower("\u0130"), "i\u0307");              // length-changing mapping
+  EXPECT_EQ(Lower("\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3"),
+            "\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2");
+  EXPECT_EQ(Lower("\u03a3"), "\u03c3");        // nothing cased before
+  EXPECT_EQ(Lower("A\u03a3"), "a\u03c2");      // word-final
+  EXPECT_EQ(Lower("A\u03a3B"), "a\u03c3b");    // followed by cased
+  EXPECT_EQ(Lower("A'\u03a3"), "a'\u03c2");    // apostrophe is case-ignorable
+  EXPECT_EQ(Lower("A\u03a3'b"), "a\u03c3'b");  // ignorable skipped forwards too
+  EXPECT_EQ(Lower("A \u03a3"), "a \u03c3");    // space is neither
+  EXPECT_EQ(Lower("\u0130"), "i\u0307");       // length-changing mapping
   EXPECT_EQ(Lower("\u1e9e"), "\u00df");
   EXPECT_EQ(Lower("ABC def"), "abc def");
 }
 
 TEST(UnicodeTest, Utf8DecodeEncodeRoundTrip) {
-  for (char32_t c : {char32_t{0}, char32_t{0x7F}, char32_t{0x80}, char32_t{0x7FF}, char32_t{0x800},
-                     char32_t{0xD7FF}, char32_t{0xE000}, char32_t{0xFFFF}, char32_t{0x10000}, char32_t{0x10FFFF}}) {
+  for (char32_t c : {char32_t{0}, char32_t{0x7F}, char32_t{0x80}, char32_t{0x7FF}, char32_t{0x800}, char32_t{0xD7FF},
+                     char32_t{0xE000}, char32_t{0xFFFF}, char32_t{0x10000}, char32_t{0x10FFFF}}) {
     std::string s = Utf8(c);
     EXPECT_TRUE(IsValidUtf8(s));
     size_t i = 0;

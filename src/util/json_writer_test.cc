@@ -1,6 +1,7 @@
 #include "util/json_writer.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace sagaflow {

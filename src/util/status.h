@@ -44,7 +44,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return value_.has_value(); }
@@ -64,8 +64,8 @@ class Result {
 
 }  // namespace sagaflow
 
-#define SAGAFLOW_RETURN_IF_ERROR(expr)          \
-  do {                                          \
-    ::sagaflow::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                  \
+#define SAGAFLOW_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::sagaflow::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)

@@ -8,9 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace {
 
@@ -139,10 +138,10 @@ class GoldenFile {
 
   std::vector<std::string> RunArgs(const std::string& events, std::vector<std::string>::const_iterator flags,
                                    std::vector<std::string>::const_iterator end) {
-    std::vector<std::string> args = {"run",   "--source",   (work_ / (events + ".jsonl")).string(),
-                                     "--store", Store(),    "--model",
-                                     model_,  "--entities", entities_,
-                                     "--summary", "json",   "--progress",
+    std::vector<std::string> args = {"run",       "--source",   (work_ / (events + ".jsonl")).string(),
+                                     "--store",   Store(),      "--model",
+                                     model_,      "--entities", entities_,
+                                     "--summary", "json",       "--progress",
                                      "never"};
     args.insert(args.end(), flags, end);
     return args;

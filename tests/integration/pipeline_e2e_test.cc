@@ -13,11 +13,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "support/shared_data.h"
 
@@ -96,8 +95,8 @@ class PipelineE2E : public ::testing::Test {
   }
 
   std::vector<std::string> RunArgs(const std::string& store, const std::string& entities) {
-    return {"run",   "--source",   events_, "--store",    "sqlite:" + store, "--model",  model_,
-            "--entities", entities, "--summary", "json", "--progress", "never", "--batch-size", "64"};
+    return {"run",    "--source",  events_, "--store",    "sqlite:" + store, "--model",      model_, "--entities",
+            entities, "--summary", "json",  "--progress", "never",           "--batch-size", "64"};
   }
 
   // Every answer of the store, as the reference shapes them.
@@ -125,10 +124,13 @@ class PipelineE2E : public ::testing::Test {
                     "random", "--start-time", "2023-11-14T00:00:00Z", "--interval", "37"});
     ASSERT_EQ(o.status, 0) << o.err;
     // Empty texts and rejected records beside the corpus events.
-    std::ofstream(events_, std::ios::app) << R"({"id":"blank","time":1700000000,"readers":321,"text":" \n\t"})" "\n"
+    std::ofstream(events_, std::ios::app) << R"({"id":"blank","time":1700000000,"readers":321,"text":" \n\t"})"
+                                             "\n"
                                           << "this line is not JSON\n"
-                                          << R"({"id":"no-text","time":1700000000,"readers":5})" "\n"
-                                          << R"({"id":"empty","time":1700000001,"readers":9,"text":""})" "\n";
+                                          << R"({"id":"no-text","time":1700000000,"readers":5})"
+                                             "\n"
+                                          << R"({"id":"empty","time":1700000001,"readers":9,"text":""})"
+                                             "\n";
   }
 
   json Reference(const std::string& predictions, const std::string& entities) {

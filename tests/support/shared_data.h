@@ -22,13 +22,11 @@ std::string Python();
 }  // namespace sagaflow::testing
 
 // Assigns the path of a shared file to `var`, or skips (fails under CI=true).
-#define SAGAFLOW_REQUIRE_SHARED(var, relative)                                              \
-  std::string var = ::sagaflow::testing::SharedPath(relative);                             \
-  if (var.empty()) {                                                                        \
-    if (::sagaflow::testing::InCi()) {                                                      \
-      FAIL() << "shared data missing under CI: " << ::sagaflow::testing::SharedDir() << "/" \
-             << (relative);                                                                 \
-    }                                                                                       \
-    GTEST_SKIP() << "shared data not found: " << ::sagaflow::testing::SharedDir() << "/"    \
-                 << (relative);                                                             \
+#define SAGAFLOW_REQUIRE_SHARED(var, relative)                                                             \
+  std::string var = ::sagaflow::testing::SharedPath(relative);                                             \
+  if (var.empty()) {                                                                                       \
+    if (::sagaflow::testing::InCi()) {                                                                     \
+      FAIL() << "shared data missing under CI: " << ::sagaflow::testing::SharedDir() << "/" << (relative); \
+    }                                                                                                      \
+    GTEST_SKIP() << "shared data not found: " << ::sagaflow::testing::SharedDir() << "/" << (relative);    \
   }

@@ -59,10 +59,12 @@ Result<std::unique_ptr<ClickHouseAnalytics>> ClickHouseAnalytics::Open(const Cli
   });
   const std::string store = config.Describe();
   if (!st.ok()) {
-    if (st.code() == Status::Code::kNotFound) return Status::NotFound(fmt::format("no store at {}: {}", store, st.message()));
+    if (st.code() == Status::Code::kNotFound)
+      return Status::NotFound(fmt::format("no store at {}: {}", store, st.message()));
     return st.WithContext(store);
   }
-  if (*version == 0) return Status::InvalidArgument(fmt::format("{} is not a sagaflow store (no schema_version)", store));
+  if (*version == 0)
+    return Status::InvalidArgument(fmt::format("{} is not a sagaflow store (no schema_version)", store));
   if (*version > LatestSchemaVersion()) {
     return Status::Unsupported(fmt::format("{}: schema version {} is newer than this sagaflow supports ({})", store,
                                            *version, LatestSchemaVersion()));
@@ -286,7 +288,7 @@ Result<std::vector<query::TrendRow>> ClickHouseAnalytics::Trend(const query::Tre
 }
 
 Result<std::vector<query::SagaTrendRow>> ClickHouseAnalytics::SagaTrend(const query::TimeRange& range,
-                                                                         query::Bucket bucket) {
+                                                                        query::Bucket bucket) {
   const int width = bucket == query::Bucket::kHour ? 3600 : 86400;
   auto rows = Rows("saga trend",
                    fmt::format("SELECT s, intDiv(t, {0}) * {0} AS b, count(), sum(r) FROM ("

@@ -221,8 +221,8 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
     retriable = http == 502 || http == 503 || http == 504 || http == 429;
     kind = fmt::format("HTTP {}", http);
   }
-  std::string msg = fmt::format("ClickHouse {} ({}): {}", kind, retriable ? "retriable" : "not retriable",
-                                Shorten(response));
+  std::string msg =
+      fmt::format("ClickHouse {} ({}): {}", kind, retriable ? "retriable" : "not retriable", Shorten(response));
   return retriable ? Status::Unavailable(std::move(msg)) : Status::InvalidArgument(std::move(msg));
 }
 

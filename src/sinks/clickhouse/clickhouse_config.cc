@@ -20,8 +20,7 @@ Result<std::string> PercentDecode(std::string_view s, std::string_view what) {
       continue;
     }
     unsigned v = 0;
-    if (i + 2 >= s.size() ||
-        std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
+    if (i + 2 >= s.size() || std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
       return Status::InvalidArgument(fmt::format("bad percent-escape in the {} of the store URI", what));
     }
     out.push_back(static_cast<char>(v));
@@ -70,10 +69,10 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
     c->retry.give_up_after = std::chrono::seconds(n);
     return Status::Ok();
   }
-  return Status::InvalidArgument(fmt::format(
-      "unknown store URI option \"{}\" (known: secure, connect_timeout_ms, timeout_ms, retry_initial_ms, "
-      "retry_max_ms, retry_give_up_s)",
-      name));
+  return Status::InvalidArgument(
+      fmt::format("unknown store URI option \"{}\" (known: secure, connect_timeout_ms, timeout_ms, retry_initial_ms, "
+                  "retry_max_ms, retry_give_up_s)",
+                  name));
 }
 
 }  // namespace
@@ -89,8 +88,7 @@ std::string ClickHouseConfig::Describe() const {
 Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credentials& credentials) {
   auto bad = [&](std::string_view why) {
     return Status::InvalidArgument(fmt::format(
-        "invalid store \"{}\": {} (expected clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE)",
-        Redacted(uri), why));
+        "invalid store \"{}\": {} (expected clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE)", Redacted(uri), why));
   };
   if (uri.substr(0, kScheme.size()) != kScheme) return bad("not a clickhouse:// URI");
   std::string_view rest = uri.substr(kScheme.size());
@@ -139,8 +137,8 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
   }
   if (c.host.empty()) return bad("no host");
   for (char ch : c.host) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']';
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                    ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']';
     if (!ok) return bad("invalid character in the host");
   }
   if (!port.empty()) {

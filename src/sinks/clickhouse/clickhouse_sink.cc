@@ -193,9 +193,10 @@ Result<std::optional<sources::Checkpoint>> ClickHouseSink::LoadCheckpoint(std::s
 Result<int64_t> ClickHouseSink::FirstSeen(const pipeline::StreamCheckpoint& stream, uint64_t source_id) {
   auto it = first_seen_.find(stream.key);
   if (it != first_seen_.end()) return it->second;
-  auto body = Select("read source",
-                     fmt::format("SELECT count(), min(first_seen_at) FROM source WHERE source_id = {} FORMAT TabSeparated",
-                                 source_id));
+  auto body =
+      Select("read source",
+             fmt::format("SELECT count(), min(first_seen_at) FROM source WHERE source_id = {} FORMAT TabSeparated",
+                         source_id));
   if (!body.ok()) return body.status();
   auto rows = ParseTsv(*body, 2);
   if (!rows.ok()) return rows.status();

@@ -76,8 +76,8 @@ class ClickHouseSink final : public pipeline::Sink {
   Retrier retrier_;
   ServerFeatures features_;
   bool prepared_ = false;
-  std::vector<uint64_t> saga_ids_;    // Dimensions::sagas[i].id
-  std::vector<uint64_t> entity_ids_;  // Dimensions::entities[i].id
+  std::vector<uint64_t> saga_ids_;                       // Dimensions::sagas[i].id
+  std::vector<uint64_t> entity_ids_;                     // Dimensions::entities[i].id
   std::unordered_map<std::string, int64_t> first_seen_;  // stream key -> first_seen_at
   // Stream key -> a position from which on no record of the stream is
   // stored (learnt from a duplicate check that found none, moved past each

@@ -33,7 +33,7 @@ void Checkpoint(Batch* b, uint64_t position, std::string key = "file:test") {
 }
 
 const std::vector<std::string> kHostile = {
-    "tab\there", "new\nline", "back\\slash\\", "quote ' and \"", "'; DROP TABLE fact_event; --",
+    "tab\there",        "new\nline",   "back\\slash\\",       "quote ' and \"", "'; DROP TABLE fact_event; --",
     "Éowyn Dúnedain 🐉", "\\t literal", "\r\b\f\x01 controls", "x' OR '1'='1"};
 
 class ClickHouseStoreTest : public ::testing::Test {
@@ -53,12 +53,9 @@ class ClickHouseStoreTest : public ::testing::Test {
     ASSERT_TRUE(client.ok());
     client_ = std::move(*client);
     Sql("DROP DATABASE IF EXISTS " + database_, false);
-    std::vector<EntityDim> entities = {{0, "Jon", "got", 0, "character"},
-                                       {0, "Frodo", "lotr", 0, "character"},
-                                       {0, "Winterfell", "got", 0, "place"},
-                                       {0, "Tom", "", 0, "other"},
-                                       {0, "Tom", "hp", 0, "character"},
-                                       {0, "Éowyn", "lotr", 0, "character"},
+    std::vector<EntityDim> entities = {{0, "Jon", "got", 0, "character"},    {0, "Frodo", "lotr", 0, "character"},
+                                       {0, "Winterfell", "got", 0, "place"}, {0, "Tom", "", 0, "other"},
+                                       {0, "Tom", "hp", 0, "character"},     {0, "Éowyn", "lotr", 0, "character"},
                                        {0, "Harry", "hp", 0, "character"}};
     auto d = Dimensions::Build({"got", "lotr", "hp"}, entities);
     ASSERT_TRUE(d.ok()) << d.status().ToString();
@@ -106,7 +103,8 @@ TEST_F(ClickHouseStoreTest, CreatesTheDatabaseAndMigratesOnce) {
   EXPECT_EQ(Count("SELECT count() FROM schema_version"), static_cast<int64_t>(Migrations().size()));
   EXPECT_EQ(Count("SELECT max(version) FROM schema_version"), LatestSchemaVersion());
   for (const char* table : {"dim_saga", "dim_entity", "source", "fact_event", "fact_readers", "dead_letter"}) {
-    EXPECT_EQ(Count("SELECT count() FROM system.tables WHERE database = '" + database_ + "' AND name = '" + table + "'"), 1)
+    EXPECT_EQ(
+        Count("SELECT count() FROM system.tables WHERE database = '" + database_ + "' AND name = '" + table + "'"), 1)
         << table;
   }
   auto version = SchemaVersion(*client_);
@@ -140,9 +138,9 @@ TEST_F(ClickHouseStoreTest, DimensionsHaveStableIdsAndTypeOneKinds) {
   // A corrected kind is a new version; the newest wins.
   dims_.entities[3].kind = "person";
   { auto sink = OpenSink(); }
-  rows = Sql("SELECT argMax(kind, version) FROM dim_entity WHERE entity_id = " +
-                 std::to_string(pipeline::EntityId("", "Tom")),
-             true, 1);
+  rows = Sql(
+      "SELECT argMax(kind, version) FROM dim_entity WHERE entity_id = " + std::to_string(pipeline::EntityId("", "Tom")),
+      true, 1);
   EXPECT_EQ(rows[0][0], "person");
   // An id held by another name is corruption, never overwritten.
   Sql("INSERT INTO dim_saga VALUES (" + std::to_string(pipeline::SagaId("lotr")) + ", 'impostor')");
@@ -233,7 +231,8 @@ TEST_F(ClickHouseStoreTest, RedeliveredRecordsNeverChangeResults) {
   EXPECT_EQ((*top)[0].entity, "Jon");
   EXPECT_EQ((*top)[0].mentions, 2);
   // 3. After merges the copies are gone for good; results still the same.
-  for (const char* t : {"fact_event", "fact_readers", "dead_letter"}) Sql(std::string("OPTIMIZE TABLE ") + t + " FINAL");
+  for (const char* t : {"fact_event", "fact_readers", "dead_letter"})
+    Sql(std::string("OPTIMIZE TABLE ") + t + " FINAL");
   EXPECT_EQ(Count("SELECT count() FROM fact_event"), 3);
   check();
 }
@@ -297,8 +296,8 @@ TEST_F(ClickHouseStoreTest, HostileStringsRoundTripExactly) {
   Batch b;
   for (size_t i = 0; i < kHostile.size(); ++i) {
     AddEvent(&b, 0, i, 0, 1, 1, {}, kHostile[i]);
-    b.dead_letters.push_back({0, 100 + i, i, events::RejectReason::kInvalidJson, kHostile[i],
-                              kHostile[(i + 1) % kHostile.size()], i});
+    b.dead_letters.push_back(
+        {0, 100 + i, i, events::RejectReason::kInvalidJson, kHostile[i], kHostile[(i + 1) % kHostile.size()], i});
   }
   const std::string key = "file:" + kHostile[3] + kHostile[1];
   Checkpoint(&b, 200, key);
@@ -397,8 +396,7 @@ TEST_F(ClickHouseStoreTest, PasswordsFromTheUriOrCredentials) {
 
 TEST_F(ClickHouseStoreTest, DetectsServerFeaturesFromSystemTables) {
   auto sink = OpenSink();
-  const bool has_token =
-      Count("SELECT count() FROM system.settings WHERE name = 'insert_deduplication_token'") > 0;
+  const bool has_token = Count("SELECT count() FROM system.settings WHERE name = 'insert_deduplication_token'") > 0;
   EXPECT_EQ(sink->features().insert_deduplication_token, has_token);
 }
 
@@ -450,7 +448,8 @@ std::vector<Batch> RandomHistory(uint64_t seed) {
       ++b.records;
     }
     for (uint32_t s = 0; s < 2; ++s) {
-      if (position[s] > first[s]) b.streams.push_back({"stream-" + std::to_string(s), "random", {position[s] - 1, 0, 0}});
+      if (position[s] > first[s])
+        b.streams.push_back({"stream-" + std::to_string(s), "random", {position[s] - 1, 0, 0}});
     }
     // Map event/dead-letter stream numbers to this batch's stream indexes.
     std::vector<uint32_t> index(2, 0);
@@ -505,9 +504,17 @@ TEST_F(ClickHouseStoreTest, AnswersEveryQueryLikeTheSqliteStore) {
   auto top_key = [](const query::TopEntityRow& r) { return std::make_tuple(r.entity, r.mentions, r.readers); };
   auto saga_key = [](const query::SagaRow& r) { return std::make_tuple(r.saga, r.events, r.readers); };
   auto trend_key = [](const query::TrendRow& r) { return std::make_tuple(r.time, r.mentions, r.readers); };
-  const std::vector<query::TimeRange> windows = {
-      {}, {0, 0}, {3600, 86400}, {3601, 86399}, {86400, std::nullopt}, {std::nullopt, 90000},
-      {4294967295, std::nullopt}, {-100, 5}, {5000000000, std::nullopt}, {std::nullopt, -1}, {90000, 3600}};
+  const std::vector<query::TimeRange> windows = {{},
+                                                 {0, 0},
+                                                 {3600, 86400},
+                                                 {3601, 86399},
+                                                 {86400, std::nullopt},
+                                                 {std::nullopt, 90000},
+                                                 {4294967295, std::nullopt},
+                                                 {-100, 5},
+                                                 {5000000000, std::nullopt},
+                                                 {std::nullopt, -1},
+                                                 {90000, 3600}};
   int compared = 0;
   for (const std::string saga : {"got", "lotr", "hp", "narnia", "x' OR '1'='1"}) {
     for (const auto& w : windows) {
@@ -521,7 +528,9 @@ TEST_F(ClickHouseStoreTest, AnswersEveryQueryLikeTheSqliteStore) {
     }
   }
   for (const auto& w : windows) ExpectSame((*lite)->Sagas(w), ch->Sagas(w), saga_key, "sagas");
-  auto saga_trend_key = [](const query::SagaTrendRow& r) { return std::make_tuple(r.saga, r.time, r.events, r.readers); };
+  auto saga_trend_key = [](const query::SagaTrendRow& r) {
+    return std::make_tuple(r.saga, r.time, r.events, r.readers);
+  };
   for (const auto& w : windows) {
     for (auto bucket : {query::Bucket::kHour, query::Bucket::kDay}) {
       ExpectSame((*lite)->SagaTrend(w, bucket), ch->SagaTrend(w, bucket), saga_trend_key, "saga trend");

@@ -142,11 +142,11 @@ TEST(ClickHouseConfig, CredentialsComeFromFlagsThenUserinfo) {
 }
 
 TEST(ClickHouseConfig, RejectsMalformedUris) {
-  for (const char* bad : {"sqlite:x.db", "clickhouse://", "clickhouse://host", "clickhouse://host/",
-                          "clickhouse://host/db-name", "clickhouse://host/db;drop", "clickhouse://host:0/db",
-                          "clickhouse://host:99999/db", "clickhouse://host:abc/db", "clickhouse://ho st/db",
-                          "clickhouse://host/db?nope=1", "clickhouse://host/db?timeout_ms=-5",
-                          "clickhouse://host/db?secure", "clickhouse://u:p%zz@host/db", "clickhouse://[::1/db"}) {
+  for (const char* bad :
+       {"sqlite:x.db", "clickhouse://", "clickhouse://host", "clickhouse://host/", "clickhouse://host/db-name",
+        "clickhouse://host/db;drop", "clickhouse://host:0/db", "clickhouse://host:99999/db", "clickhouse://host:abc/db",
+        "clickhouse://ho st/db", "clickhouse://host/db?nope=1", "clickhouse://host/db?timeout_ms=-5",
+        "clickhouse://host/db?secure", "clickhouse://u:p%zz@host/db", "clickhouse://[::1/db"}) {
     auto c = ParseClickHouseUri(bad);
     EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument) << bad;
   }
@@ -156,7 +156,7 @@ TEST(ClickHouseConfig, RejectsMalformedUris) {
 }
 
 TEST(ClickHouseErrors, CodeComesFromTheBodyOrTheHeader) {
-  EXPECT_EQ(ErrorCodeOf("Code: 62, e.displayText() = DB::Exception: Syntax error"), 62);       // 18.16
+  EXPECT_EQ(ErrorCodeOf("Code: 62, e.displayText() = DB::Exception: Syntax error"), 62);            // 18.16
   EXPECT_EQ(ErrorCodeOf("Code: 252. DB::Exception: Too many parts (300). (TOO_MANY_PARTS)"), 252);  // 23.x
   EXPECT_EQ(ErrorCodeOf("Code: 241. DB::Exception: Memory limit exceeded", "241"), 241);
   EXPECT_EQ(ErrorCodeOf("<html>502 Bad Gateway</html>"), 0);
@@ -238,8 +238,8 @@ class CannedServer {
         }
       }
       ++requests_;
-      std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " + std::to_string(body.size()) +
+                        "\r\nConnection: close\r\n\r\n" + body;
       (void)!::write(c, out.data(), out.size());
       ::close(c);
     }

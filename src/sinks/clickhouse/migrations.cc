@@ -140,8 +140,9 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
     return current.ok() ? Status::Ok() : current.status();
   }));
   if (*current > LatestSchemaVersion()) {
-    return Status::Unsupported(fmt::format("{}: schema version {} is newer than this sagaflow supports ({}); upgrade sagaflow",
-                                           client.config().Describe(), *current, LatestSchemaVersion()));
+    return Status::Unsupported(
+        fmt::format("{}: schema version {} is newer than this sagaflow supports ({}); upgrade sagaflow",
+                    client.config().Describe(), *current, LatestSchemaVersion()));
   }
   for (const Migration& m : Migrations()) {
     if (m.version <= *current) continue;
@@ -166,8 +167,8 @@ Result<ServerFeatures> DetectFeatures(ClickHouseClient& client) {
   auto token = Exists(client, "SELECT count() FROM system.settings WHERE name = 'insert_deduplication_token'");
   if (!token.ok()) return token.status();
   f.insert_deduplication_token = *token;
-  auto window = Exists(client,
-                       "SELECT count() FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'");
+  auto window = Exists(
+      client, "SELECT count() FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'");
   if (!window.ok()) return window.status();
   f.non_replicated_deduplication_window = *window;
   return f;
@@ -177,14 +178,17 @@ Status EnableInsertDeduplication(ClickHouseClient& client, const ServerFeatures&
   if (!features.insert_deduplication_token || !features.non_replicated_deduplication_window) return Status::Ok();
   for (const char* table : kFactTables) {
     // Replicated tables (an operator's choice) deduplicate already.
-    auto engine = client.Query(fmt::format("SELECT engine, engine_full FROM system.tables WHERE database = {} AND "
-                                           "name = '{}' FORMAT TabSeparated",
-                                           QuoteString(client.config().database), table));
+    auto engine =
+        client.Query(fmt::format("SELECT engine, engine_full FROM system.tables WHERE database = {} AND "
+                                 "name = '{}' FORMAT TabSeparated",
+                                 QuoteString(client.config().database), table));
     if (!engine.ok()) return engine.status();
-    if (engine->rfind("Replicated", 0) == 0 || engine->find("non_replicated_deduplication_window") != std::string::npos) {
+    if (engine->rfind("Replicated", 0) == 0 ||
+        engine->find("non_replicated_deduplication_window") != std::string::npos) {
       continue;
     }
-    auto r = client.Query(fmt::format("ALTER TABLE {} MODIFY SETTING non_replicated_deduplication_window = 1000", table));
+    auto r =
+        client.Query(fmt::format("ALTER TABLE {} MODIFY SETTING non_replicated_deduplication_window = 1000", table));
     if (!r.ok()) return r.status().WithContext(fmt::format("enabling insert deduplication on {}", table));
   }
   return Status::Ok();

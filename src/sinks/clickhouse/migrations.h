@@ -41,7 +41,7 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier);
 // Features of the server this store is on, detected from system tables
 // (never from the version string).
 struct ServerFeatures {
-  bool insert_deduplication_token = false;  // setting (22.2+)
+  bool insert_deduplication_token = false;           // setting (22.2+)
   bool non_replicated_deduplication_window = false;  // MergeTree setting (20.x+)
 };
 Result<ServerFeatures> DetectFeatures(ClickHouseClient& client);

@@ -25,11 +25,11 @@ std::chrono::milliseconds Backoff(const RetryPolicy& policy, uint32_t attempt, s
 
 // Counters of all retried operations, readable from any thread.
 struct RetryStats {
-  std::atomic<uint64_t> retries{0};         // attempts after a retriable failure
-  std::atomic<uint64_t> outages{0};         // operations that needed at least one retry
-  std::atomic<uint64_t> gave_up{0};         // operations abandoned (give-up time, stop)
-  std::atomic<uint64_t> waited_ms{0};       // time spent in backoff
-  std::atomic<uint64_t> not_retriable{0};   // operations failed by a non-retriable error
+  std::atomic<uint64_t> retries{0};        // attempts after a retriable failure
+  std::atomic<uint64_t> outages{0};        // operations that needed at least one retry
+  std::atomic<uint64_t> gave_up{0};        // operations abandoned (give-up time, stop)
+  std::atomic<uint64_t> waited_ms{0};      // time spent in backoff
+  std::atomic<uint64_t> not_retriable{0};  // operations failed by a non-retriable error
 };
 
 class Retrier {

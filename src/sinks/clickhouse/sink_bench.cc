@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
       e.time = 1700000000 + static_cast<int64_t>(position);
       e.first_mention = static_cast<uint32_t>(b.mentions.size());
       for (uint32_t m = 0; m < mentions; ++m) {
-        b.mentions.push_back({static_cast<uint32_t>(e.saga + 3 * ((rng() % 66))), 1 + static_cast<uint32_t>(rng() % 5)});
+        b.mentions.push_back(
+            {static_cast<uint32_t>(e.saga + 3 * ((rng() % 66))), 1 + static_cast<uint32_t>(rng() % 5)});
       }
       e.mention_count = mentions;
     }
@@ -80,8 +81,9 @@ int main(int argc, char** argv) {
     done += n;
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s: %llu records in %.2f s: %.0f events/s, %.0f rows/s (%llu rows, batches of %llu, %u mentions/event)\n",
-              (*sink)->Describe().c_str(), static_cast<unsigned long long>(total), s, total / s, rows / s,
-              static_cast<unsigned long long>(rows), static_cast<unsigned long long>(batch_size), mentions);
+  std::printf(
+      "%s: %llu records in %.2f s: %.0f events/s, %.0f rows/s (%llu rows, batches of %llu, %u mentions/event)\n",
+      (*sink)->Describe().c_str(), static_cast<unsigned long long>(total), s, total / s, rows / s,
+      static_cast<unsigned long long>(rows), static_cast<unsigned long long>(batch_size), mentions);
   return 0;
 }

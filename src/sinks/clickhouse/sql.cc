@@ -11,14 +11,22 @@ namespace {
 // The escape letter of a byte both formats escape, or 0.
 char EscapeLetter(char c) noexcept {
   switch (c) {
-    case '\\': return '\\';
-    case '\t': return 't';
-    case '\n': return 'n';
-    case '\r': return 'r';
-    case '\0': return '0';
-    case '\b': return 'b';
-    case '\f': return 'f';
-    default: return 0;
+    case '\\':
+      return '\\';
+    case '\t':
+      return 't';
+    case '\n':
+      return 'n';
+    case '\r':
+      return 'r';
+    case '\0':
+      return '0';
+    case '\b':
+      return 'b';
+    case '\f':
+      return 'f';
+    default:
+      return 0;
   }
 }
 
@@ -49,14 +57,30 @@ void Unescape(std::string_view in, std::string* out) {
     }
     const char c = in[++i];
     switch (c) {
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case 't': out->push_back('\t'); break;
-      case '0': out->push_back('\0'); break;
-      case 'a': out->push_back('\a'); break;
-      case 'v': out->push_back('\v'); break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case '0':
+        out->push_back('\0');
+        break;
+      case 'a':
+        out->push_back('\a');
+        break;
+      case 'v':
+        out->push_back('\v');
+        break;
       case 'x':
         if (i + 2 < in.size()) {
           unsigned v = 0;
@@ -69,7 +93,8 @@ void Unescape(std::string_view in, std::string* out) {
         }
         out->push_back('x');
         break;
-      default: out->push_back(c);  // \\ \' and any other escaped byte stand for themselves
+      default:
+        out->push_back(c);  // \\ \' and any other escaped byte stand for themselves
     }
   }
 }
@@ -147,9 +172,8 @@ Result<std::vector<std::vector<std::string>>> ParseTsv(std::string_view body, si
       field_start = tab + 1;
     }
     if (row.size() != columns) {
-      return Status::Corruption(
-          fmt::format("ClickHouse returned a row of {} fields, expected {}: \"{}\"", row.size(), columns,
-                      line.substr(0, 200)));
+      return Status::Corruption(fmt::format("ClickHouse returned a row of {} fields, expected {}: \"{}\"", row.size(),
+                                            columns, line.substr(0, 200)));
     }
   }
   return rows;
@@ -168,8 +192,6 @@ Result<T> ParseNumber(std::string_view field, std::string_view what) {
 }  // namespace
 
 Result<int64_t> ParseInt(std::string_view field, std::string_view what) { return ParseNumber<int64_t>(field, what); }
-Result<uint64_t> ParseUint(std::string_view field, std::string_view what) {
-  return ParseNumber<uint64_t>(field, what);
-}
+Result<uint64_t> ParseUint(std::string_view field, std::string_view what) { return ParseNumber<uint64_t>(field, what); }
 
 }  // namespace sagaflow::sinks::clickhouse

@@ -101,9 +101,9 @@ Result<int> SchemaVersion(Db& db) {
 }
 
 Status Migrate(Db& db) {
-  SAGAFLOW_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS schema_version ("
-      " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+  SAGAFLOW_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS schema_version ("
+              " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
   for (const Migration& m : Migrations()) {
     // IMMEDIATE: take the write lock before reading the version, so two
     // processes starting together cannot both apply a migration.
@@ -112,9 +112,9 @@ Status Migrate(Db& db) {
       auto current = SchemaVersion(db);
       if (!current.ok()) return current.status();
       if (*current > LatestSchemaVersion()) {
-        return Status::Unsupported(fmt::format(
-            "{}: schema version {} is newer than this sagaflow supports ({}); upgrade sagaflow", db.path(), *current,
-            LatestSchemaVersion()));
+        return Status::Unsupported(
+            fmt::format("{}: schema version {} is newer than this sagaflow supports ({}); upgrade sagaflow", db.path(),
+                        *current, LatestSchemaVersion()));
       }
       if (*current >= m.version) return Status::Ok();
       SAGAFLOW_RETURN_IF_ERROR(db.Exec(m.sql).WithContext(fmt::format("migration {}", m.version)));

@@ -45,7 +45,8 @@ Result<std::unique_ptr<SqliteAnalytics>> SqliteAnalytics::Open(const std::string
   if (!db.ok()) return db.status();
   auto version = SchemaVersion(**db);
   if (!version.ok()) return version.status().WithContext(path);
-  if (*version == 0) return Status::InvalidArgument(fmt::format("{} is not a sagaflow store (no schema_version)", path));
+  if (*version == 0)
+    return Status::InvalidArgument(fmt::format("{} is not a sagaflow store (no schema_version)", path));
   if (*version > LatestSchemaVersion()) {
     return Status::Unsupported(fmt::format("{}: schema version {} is newer than this sagaflow supports ({})", path,
                                            *version, LatestSchemaVersion()));
@@ -179,7 +180,7 @@ Result<std::vector<query::TrendRow>> SqliteAnalytics::Trend(const query::TrendQu
 }
 
 Result<std::vector<query::SagaTrendRow>> SqliteAnalytics::SagaTrend(const query::TimeRange& range,
-                                                                     query::Bucket bucket) {
+                                                                    query::Bucket bucket) {
   // Empty texts have no saga (NULL); an id missing from dim_saga is left out
   // as Sagas() leaves it out.
   auto stmt = db_->Prepare(

@@ -8,17 +8,22 @@ namespace {
 Status FromCode(int rc, std::string msg) {
   switch (rc & 0xFF) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Status::Unavailable(std::move(msg));
+    case SQLITE_LOCKED:
+      return Status::Unavailable(std::move(msg));
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return Status::Corruption(std::move(msg));
+    case SQLITE_NOTADB:
+      return Status::Corruption(std::move(msg));
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
     case SQLITE_FULL:
-    case SQLITE_READONLY: return Status::IoError(std::move(msg));
+    case SQLITE_READONLY:
+      return Status::IoError(std::move(msg));
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
-    case SQLITE_RANGE: return Status::InvalidArgument(std::move(msg));
-    default: return Status::Internal(std::move(msg));
+    case SQLITE_RANGE:
+      return Status::InvalidArgument(std::move(msg));
+    default:
+      return Status::Internal(std::move(msg));
   }
 }
 }  // namespace
@@ -49,7 +54,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, Mode mode) {
   flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    std::string msg = fmt::format("cannot open SQLite database {}: {}", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    std::string msg =
+        fmt::format("cannot open SQLite database {}: {}", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close(db);
     return FromCode(rc, msg);
   }

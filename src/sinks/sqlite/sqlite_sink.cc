@@ -94,7 +94,8 @@ Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
       auto row = entity_check->Step();
       if (!row.ok()) return row.status();
       if (!*row || entity_check->Text(0) != e.name || entity_check->Int(1) != e.saga_id) {
-        return Status::Corruption(fmt::format("dim_entity: id {} of entity \"{}\" is taken by another entity", e.id, e.name));
+        return Status::Corruption(
+            fmt::format("dim_entity: id {} of entity \"{}\" is taken by another entity", e.id, e.name));
       }
       entity_check->Reset();
       entity_ids_.push_back(e.id);
@@ -108,28 +109,28 @@ Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
   }
   SAGAFLOW_RETURN_IF_ERROR(db_->Exec("COMMIT"));
 
-  SAGAFLOW_RETURN_IF_ERROR(Assign(
-      db_->Prepare("INSERT INTO source(source_id, stream_key, description, first_seen_at, updated_at) "
-                   "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING"),
-      &insert_source_));
+  SAGAFLOW_RETURN_IF_ERROR(
+      Assign(db_->Prepare("INSERT INTO source(source_id, stream_key, description, first_seen_at, updated_at) "
+                          "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING"),
+             &insert_source_));
   SAGAFLOW_RETURN_IF_ERROR(Assign(
       db_->Prepare("INSERT INTO fact_event(source_id, position, line, article_id, saga_id, readers, time, status) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(source_id, position) DO NOTHING"),
       &insert_event_));
-  SAGAFLOW_RETURN_IF_ERROR(Assign(
-      db_->Prepare("INSERT INTO fact_readers(event_key, entity_id, saga_id, mentions, readers, time) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-      &insert_mention_));
+  SAGAFLOW_RETURN_IF_ERROR(
+      Assign(db_->Prepare("INSERT INTO fact_readers(event_key, entity_id, saga_id, mentions, readers, time) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+             &insert_mention_));
   SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare(MultiRowMentionInsert()), &insert_mentions_));
   SAGAFLOW_RETURN_IF_ERROR(Assign(
       db_->Prepare("INSERT INTO dead_letter(source_id, position, line, reason, detail, excerpt, payload_bytes, "
                    "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(source_id, position) DO NOTHING"),
       &insert_dead_letter_));
   // Positions only move forward, even if two runs share a source.
-  SAGAFLOW_RETURN_IF_ERROR(Assign(
-      db_->Prepare("UPDATE source SET position = ?2, line = ?3, digest = ?4, description = ?5, updated_at = ?6 "
-                   "WHERE source_id = ?1 AND (position IS NULL OR position < ?2)"),
-      &update_source_));
+  SAGAFLOW_RETURN_IF_ERROR(
+      Assign(db_->Prepare("UPDATE source SET position = ?2, line = ?3, digest = ?4, description = ?5, updated_at = ?6 "
+                          "WHERE source_id = ?1 AND (position IS NULL OR position < ?2)"),
+             &update_source_));
   return Status::Ok();
 }
 
@@ -228,7 +229,8 @@ Status SqliteSink::FlushMentions(bool all) {
     int p = 1;
     for (size_t i = done; i < done + kMentionsPerInsert; ++i) {
       const PendingMention& m = pending_[i];
-      for (int64_t v : {m.event_key, m.entity_id, m.saga_id, m.mentions, m.readers, m.time}) insert_mentions_.Bind(p++, v);
+      for (int64_t v : {m.event_key, m.entity_id, m.saga_id, m.mentions, m.readers, m.time})
+        insert_mentions_.Bind(p++, v);
     }
     SAGAFLOW_RETURN_IF_ERROR(insert_mentions_.Run());
   }
@@ -236,7 +238,8 @@ Status SqliteSink::FlushMentions(bool all) {
     for (; done < pending_.size(); ++done) {
       const PendingMention& m = pending_[done];
       int p = 1;
-      for (int64_t v : {m.event_key, m.entity_id, m.saga_id, m.mentions, m.readers, m.time}) insert_mention_.Bind(p++, v);
+      for (int64_t v : {m.event_key, m.entity_id, m.saga_id, m.mentions, m.readers, m.time})
+        insert_mention_.Bind(p++, v);
       SAGAFLOW_RETURN_IF_ERROR(insert_mention_.Run());
     }
   }

@@ -46,8 +46,8 @@ class SqliteSink final : public pipeline::Sink {
   std::vector<PendingMention> pending_;
 
   std::unique_ptr<Db> db_;
-  std::vector<int64_t> saga_ids_;    // Dimensions::sagas[i].id
-  std::vector<int64_t> entity_ids_;  // Dimensions::entities[i].id
+  std::vector<int64_t> saga_ids_;                           // Dimensions::sagas[i].id
+  std::vector<int64_t> entity_ids_;                         // Dimensions::entities[i].id
   std::unordered_map<std::string, int64_t> known_sources_;  // stream keys whose source row is committed
   pipeline::StoreStats stats_{"sqlite", {"batch"}};
   Statement insert_source_, insert_event_, insert_mention_, insert_mentions_, insert_dead_letter_, update_source_;

@@ -1,6 +1,8 @@
 // SqliteSink and SqliteAnalytics against hand-made batches: schema and
 // migrations, atomic checkpoints, the duplicate guard, and every query's
 // semantics (windows, ordering, empty texts, unknown names).
+#include "sinks/sqlite/sqlite_sink.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,7 +11,6 @@
 #include "pipeline/batch_testing.h"
 #include "sinks/sqlite/migrations.h"
 #include "sinks/sqlite/sqlite_analytics.h"
-#include "sinks/sqlite/sqlite_sink.h"
 
 namespace sagaflow::sinks::sqlite {
 namespace {
@@ -24,9 +25,8 @@ using pipeline::EventStatus;
 class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = (fs::temp_directory_path() /
-             ("sagaflow-sqlite-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
+    path_ = (fs::temp_directory_path() / ("sagaflow-sqlite-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
                 .string();
     Remove();
     std::vector<EntityDim> entities = {{0, "Jon", "got", 0, "character"},
