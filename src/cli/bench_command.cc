@@ -32,6 +32,7 @@
 #include "io/jsonl_documents.h"
 #include "text/classifier.h"
 #include "text/entity_dictionary.h"
+#include "text/entity_forms.h"
 #include "text/entity_matcher.h"
 #include "util/json_writer.h"
 
@@ -123,13 +124,16 @@ Result<Corpus> LoadCorpus(const std::string& path) {
   return corpus;
 }
 
-// The dictionary's surface forms (names and aliases, normalized, distinct),
-// one per line: what pyahocorasick's automaton is built from.
+// Every string the matcher matches for the dictionary (names, aliases and
+// what EntityForms derives from them: title forms, ALL-CAPS and quote
+// spellings), distinct over all scopes, one per line: what pyahocorasick's
+// automaton is built from, so that both sides look for the same strings.
 Status WriteSurfaceForms(const text::EntityDictionary& dict, const std::string& path) {
+  auto scopes = text::ExpandForms(dict);
+  if (!scopes.ok()) return scopes.status();
   std::set<std::string> forms;
-  for (const text::Entity& e : dict.entities()) {
-    forms.insert(e.name);
-    forms.insert(e.aliases.begin(), e.aliases.end());
+  for (const text::ScopeForms& scope : *scopes) {
+    for (const auto& [form, entity] : scope.form) forms.insert(form);
   }
   std::ofstream out(path, std::ios::binary);
   for (const std::string& f : forms) out << f << '\n';
