@@ -5,9 +5,13 @@
 //
 // Progress goes to stderr when it is a terminal; the summary to stdout.
 // SIGINT/SIGTERM stop reading and commit what was read (a second signal
-// exits at once, which is safe too). Exit status: 0 done, 1 the run failed
-// (I/O, store), 2 bad arguments, model, entities, or a source that does not
-// match its committed checkpoint; 128+N after signal N.
+// exits at once, which is safe too). Exit status: 0 done, also after a
+// SIGINT/SIGTERM stop that stored and committed everything it read (a
+// supervisor's normal stop is not a failure); 1 the run failed (I/O, store),
+// including a stop that had to abandon unstored batches after --stop-timeout;
+// 2 bad arguments, model, entities, or a source that does not match its
+// committed checkpoint; 128+N when a second signal N ended it at once.
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -251,7 +255,13 @@ int RunRun(const RunOptions& o) {
     spdlog::error("run: everything before the failure is committed; run again to resume");
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  return signal ? 128 + signal : 0;
+  // A stop that drained completely is a success: everything read is stored
+  // and committed (an abandoned stop returned kUnavailable above).
+  if (signal) {
+    spdlog::info("run: stopped by {}: everything read is stored and committed",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+  return 0;
 }
 
 }  // namespace
