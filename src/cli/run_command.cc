@@ -96,6 +96,19 @@ std::unique_ptr<server::HttpService> StartProbes(const RunOptions& o, const pipe
 
 using Clock = std::chrono::steady_clock;
 
+// "(default: N for sqlite, M for clickhouse)": a batch setting's default per
+// store, from pipeline::DefaultPipelineOptions, so that --help says what run
+// does (tests/deploy/k8s_manifests_test.mjs checks the deployment files
+// against it).
+std::string PerStoreDefault(int64_t (*value)(const pipeline::PipelineOptions&)) {
+  std::string out = "(default: ";
+  for (const char* scheme : {"sqlite", "clickhouse"}) {
+    if (out.back() != ' ') out += ", ";
+    out += fmt::format("{} for {}", value(pipeline::DefaultPipelineOptions({scheme, ""})), scheme);
+  }
+  return out + ")";
+}
+
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Waits for SIGINT/SIGTERM (blocked in every thread) and turns the first one
@@ -288,12 +301,13 @@ void AddRunCommand(CLI::App& app) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size,
-                  "Records per batch, one transaction each (default: 2048 for sqlite, 16384 for clickhouse)")
+                  "Records per batch, one transaction each " +
+                      PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.batch_records); }))
       ->envname("SAGAFLOW_BATCH_SIZE")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--batch-bytes", o->batch_bytes,
-                  "Payload bytes per batch at most; memory holds about this times (workers + 2) "
-                  "(default: 8 MiB for sqlite, 32 MiB for clickhouse)")
+                  "Payload bytes per batch at most; memory holds about this times (workers + 2) " +
+                      PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.batch_bytes); }))
       ->envname("SAGAFLOW_BATCH_BYTES")
       ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
   cmd->add_option("--stop-when-idle", o->stop_when_idle,
@@ -307,8 +321,8 @@ void AddRunCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--linger-ms", o->linger_ms,
-                  "Commit a batch at the latest this long after its first record (default: 200 for sqlite, 1000 "
-                  "for clickhouse)")
+                  "Commit a batch at the latest this long after its first record " +
+                      PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.linger.count()); }))
       ->envname("SAGAFLOW_LINGER_MS")
       ->check(CLI::Range(1, 600000));
   cmd->add_option("--max-event-bytes", o->max_event_bytes, "Longer records are rejected as too_large")
