@@ -3,9 +3,13 @@
 // --count shared-corpus events (about 5 KB each) from one thread while a
 // consumer group reads them into a fresh SQLite store as `run` does, and
 // prints events/s, MB/s and the time from the first event produced to the
-// last row committed (queryable). The topic has enough partitions for the
-// mock's ~5 MB per partition to hold every event, so a consumer that falls
-// behind loses nothing (and the store is checked to hold every event).
+// last row committed (queryable). The mock keeps at most 5 MiB of a
+// partition (it drops the oldest records beyond), so the topic gets enough
+// partitions for the events the keys put on each of them to fit (computed
+// from the data before producing, PartitionFor); a --partitions too small for
+// that is refused before anything runs. So a consumer that falls behind, or
+// a --preload backlog, loses nothing (and the store is checked to hold every
+// event).
 // --store clickhouse://... measures the ClickHouse store instead (an empty
 // database: the store must end with exactly --count events).
 // A benchmark, not a test: it prints figures.
@@ -13,11 +17,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "cli/bench_support.h"
 #include "cli/commands.h"
@@ -44,11 +52,41 @@ struct BenchKafkaOptions {
   int64_t linger_ms = 0;   // 0: the store's default
   std::string store;       // empty: a fresh SQLite file in a temporary directory
   pipeline::StoreCredentials login;
-  int partitions = 0;    // 0 = enough for every event to stay in the mock
+  int partitions = 0;    // 0 = the fewest whose every partition the mock keeps whole
   bool preload = false;  // produce everything first, then consume (a backlog)
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// What one partition of the dev broker may receive: its 5 MiB retention
+// (rdkafka_mock.c) less room for record and batch headers.
+constexpr uint64_t kPartitionBudget = uint64_t{4} << 20;
+
+// Bytes (keys + values) of the events per key: what the producer's
+// partitioner sends together.
+std::map<std::string_view, uint64_t> BytesPerKey(const BenchEvents& events) {
+  std::map<std::string_view, uint64_t> out;
+  for (const BenchEvent& e : events.events) out[e.key] += e.key.size() + e.event.size();
+  return out;
+}
+
+// Bytes each of `partitions` partitions receives (kafka::PartitionFor).
+std::vector<uint64_t> PartitionBytes(const std::map<std::string_view, uint64_t>& per_key, int partitions) {
+  std::vector<uint64_t> bytes(partitions);
+  for (const auto& [key, n] : per_key) bytes[kafka::PartitionFor(key, partitions)] += n;
+  return bytes;
+}
+
+uint64_t Largest(const std::vector<uint64_t>& v) { return *std::max_element(v.begin(), v.end()); }
+
+// The fewest partitions (from an even spread upwards) whose fullest one stays
+// within the budget; 0 if even 10,000 do not (one key brings over 4 MiB).
+int PartitionsFor(const std::map<std::string_view, uint64_t>& per_key, uint64_t total_bytes) {
+  for (int n = static_cast<int>(total_bytes / kPartitionBudget) + 1; n <= 10000; ++n) {
+    if (Largest(PartitionBytes(per_key, n)) <= kPartitionBudget) return n;
+  }
+  return 0;
+}
 
 // A sink that notes when its last write became durable.
 class TimedSink final : public pipeline::Sink {
@@ -109,16 +147,31 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     return 2;
   }
   const uint64_t total_bytes = generated->bytes;
-  // Size the topic: 2 MB of events per partition on average, as keys do not
-  // spread evenly and the mock keeps only ~5 MB of a partition.
-  const int partitions = o.partitions ? o.partitions : static_cast<int>(total_bytes / (2 << 20)) + 2;
+  // Size the topic from the data: every partition must hold what its keys
+  // bring, or the mock drops records before they are read.
+  const auto per_key = BytesPerKey(*generated);
+  const int partitions = o.partitions ? o.partitions : PartitionsFor(per_key, total_bytes);
+  if (partitions == 0) {
+    spdlog::error("bench kafka: one article id alone brings over {} MiB of events: fewer --count",
+                  kPartitionBudget >> 20);
+    return 2;
+  }
+  const uint64_t fullest = Largest(PartitionBytes(per_key, partitions));
+  if (fullest > kPartitionBudget) {
+    spdlog::error(
+        "bench kafka: with --partitions {} the fullest partition would receive {:.1f} MB, more than the dev broker "
+        "keeps ({} MiB less headers): it would drop records; use --partitions {} or more (or leave it out)",
+        partitions, fullest / 1e6, kPartitionBudget >> 20, PartitionsFor(per_key, total_bytes));
+    return 2;
+  }
   auto broker = kafka::DevBroker::Start({.brokers = 1, .topic = "events", .partitions = partitions});
   if (!broker.ok()) {
     spdlog::error("bench kafka: {}", broker.status().ToString());
     return 1;
   }
   ScratchDir dir("sagaflow-bench-kafka");
-  spdlog::info("bench kafka: {} events ({:.1f} MB) over {} partitions", o.common.count, total_bytes / 1e6, partitions);
+  spdlog::info("bench kafka: {} events ({:.1f} MB) over {} partitions (the fullest receives {:.1f} MB)", o.common.count,
+               total_bytes / 1e6, partitions, fullest / 1e6);
 
   const std::string store = o.store.empty() ? "sqlite:" + (dir.path() / "store.db").string() : o.store;
   auto opened = pipeline::OpenSink(store, o.login);
@@ -221,6 +274,7 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     w.Key("events"), w.Int(static_cast<int64_t>(o.common.count));
     w.Key("bytes"), w.Int(static_cast<int64_t>(total_bytes));
     w.Key("partitions"), w.Int(partitions);
+    w.Key("largest_partition_bytes"), w.Int(static_cast<int64_t>(fullest));
     w.Key("store"), w.String(pipeline::ParseStoreUri(store)->scheme);
     w.Key("batch_records"), w.Int(static_cast<int64_t>(popts.batch_records));
     w.Key("batch_bytes"), w.Int(static_cast<int64_t>(popts.batch_bytes));
@@ -269,7 +323,9 @@ void AddBenchKafkaCommand(CLI::App& app) {
   cmd->add_option("--store-user", o->login.user, "ClickHouse user")->envname("SAGAFLOW_CLICKHOUSE_USER");
   cmd->add_option("--store-password", o->login.password, "ClickHouse password")
       ->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
-  cmd->add_option("--partitions", o->partitions, "Topic partitions (default: enough to hold every event)")
+  cmd->add_option("--partitions", o->partitions,
+                  "Topic partitions (default: the fewest for which every partition keeps what its keys bring; "
+                  "fewer are refused)")
       ->envname("SAGAFLOW_BENCH_PARTITIONS")
       ->check(CLI::Range(0, 10000));
   cmd->add_flag("--preload", o->preload, "Produce every event first, then time the consumer draining the backlog")

@@ -5,9 +5,13 @@
 //
 // Progress goes to stderr when it is a terminal; the summary to stdout.
 // SIGINT/SIGTERM stop reading and commit what was read (a second signal
-// exits at once, which is safe too). Exit status: 0 done, 1 the run failed
-// (I/O, store), 2 bad arguments, model, entities, or a source that does not
-// match its committed checkpoint; 128+N after signal N.
+// exits at once, which is safe too). Exit status: 0 done, also after a
+// SIGINT/SIGTERM stop that stored and committed everything it read (a
+// supervisor's normal stop is not a failure); 1 the run failed (I/O, store),
+// including a stop that had to abandon unstored batches after --stop-timeout;
+// 2 bad arguments, model, entities, or a source that does not match its
+// committed checkpoint; 128+N when a second signal N ended it at once.
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -91,6 +95,19 @@ std::unique_ptr<server::HttpService> StartProbes(const RunOptions& o, const pipe
 }
 
 using Clock = std::chrono::steady_clock;
+
+// "(default: N for sqlite, M for clickhouse)": a batch setting's default per
+// store, from pipeline::DefaultPipelineOptions, so that --help says what run
+// does (tests/deploy/k8s_manifests_test.mjs checks the deployment files
+// against it).
+std::string PerStoreDefault(int64_t (*value)(const pipeline::PipelineOptions&)) {
+  std::string out = "(default: ";
+  for (const char* scheme : {"sqlite", "clickhouse"}) {
+    if (out.back() != ' ') out += ", ";
+    out += fmt::format("{} for {}", value(pipeline::DefaultPipelineOptions({scheme, ""})), scheme);
+  }
+  return out + ")";
+}
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -251,7 +268,13 @@ int RunRun(const RunOptions& o) {
     spdlog::error("run: everything before the failure is committed; run again to resume");
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  return signal ? 128 + signal : 0;
+  // A stop that drained completely is a success: everything read is stored
+  // and committed (an abandoned stop returned kUnavailable above).
+  if (signal) {
+    spdlog::info("run: stopped by {}: everything read is stored and committed",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+  return 0;
 }
 
 }  // namespace
@@ -278,12 +301,13 @@ void AddRunCommand(CLI::App& app) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size,
-                  "Records per batch, one transaction each (default: 2048 for sqlite, 16384 for clickhouse)")
+                  "Records per batch, one transaction each " +
+                      PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.batch_records); }))
       ->envname("SAGAFLOW_BATCH_SIZE")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--batch-bytes", o->batch_bytes,
-                  "Payload bytes per batch at most; memory holds about this times (workers + 2) "
-                  "(default: 8 MiB for sqlite, 32 MiB for clickhouse)")
+                  "Payload bytes per batch at most; memory holds about this times (workers + 2) " +
+                      PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.batch_bytes); }))
       ->envname("SAGAFLOW_BATCH_BYTES")
       ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
   cmd->add_option("--stop-when-idle", o->stop_when_idle,
@@ -297,8 +321,8 @@ void AddRunCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--linger-ms", o->linger_ms,
-                  "Commit a batch at the latest this long after its first record (default: 200 for sqlite, 1000 "
-                  "for clickhouse)")
+                  "Commit a batch at the latest this long after its first record " +
+                      PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.linger.count()); }))
       ->envname("SAGAFLOW_LINGER_MS")
       ->check(CLI::Range(1, 600000));
   cmd->add_option("--max-event-bytes", o->max_event_bytes, "Longer records are rejected as too_large")

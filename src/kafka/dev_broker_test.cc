@@ -3,6 +3,13 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "kafka/kafka_testing.h"
+#include "kafka/producer.h"
+
 namespace sagaflow::kafka {
 namespace {
 
@@ -34,6 +41,28 @@ TEST(DevBroker, ServesMetadataForItsTopicAndRejectsBadCommands) {
   EXPECT_FALSE((*broker)->Control("fail Nope 1 _TRANSPORT").ok());
   EXPECT_FALSE((*broker)->Control("fail Fetch 1 NOT_AN_ERROR").ok());
   EXPECT_FALSE((*broker)->Control("explode").ok());
+}
+
+// PartitionFor predicts where the producer puts each key: the partitions'
+// end offsets after producing equal the counts it predicts.
+TEST(DevBroker, ProducerSendsEachKeyToPartitionFor) {
+  constexpr int kPartitions = 7;
+  auto broker = DevBroker::Start({.brokers = 1, .topic = "t", .partitions = kPartitions});
+  ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+  auto producer = KafkaProducer::Open({(*broker)->bootstrap(), "t", {}});
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  std::vector<int64_t> predicted(kPartitions);
+  for (int i = 0; i < 500; ++i) {
+    const std::string key = "\"article-" + std::to_string(i * 7919 % 1000) + "\"";
+    const int32_t p = PartitionFor(key, kPartitions);
+    ASSERT_GE(p, 0);
+    ASSERT_LT(p, kPartitions);
+    ++predicted[p];
+    ASSERT_TRUE((*producer)->Send(key, "{}").ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(30)).ok());
+  EXPECT_EQ(testing::EndOffsets((*broker)->bootstrap(), "t", kPartitions), predicted);
+  EXPECT_GT(*std::min_element(predicted.begin(), predicted.end()), 0) << "the keys spread over every partition";
 }
 
 }  // namespace

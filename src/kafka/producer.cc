@@ -12,6 +12,8 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(const ProducerOptions
   SAGAFLOW_RETURN_IF_ERROR(conf.Set("client.id", "sagaflow-produce"));
   SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.idempotence", "true"));  // implies acks=all
   SAGAFLOW_RETURN_IF_ERROR(conf.Set("linger.ms", "5"));
+  // librdkafka's default today; explicit because PartitionFor relies on it.
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set("partitioner", "consistent_random"));
   SAGAFLOW_RETURN_IF_ERROR(conf.Set(options.properties));
   rd_kafka_conf_set_opaque(conf.get(), p.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaProducer::DeliveryCallback);
@@ -21,6 +23,12 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(const ProducerOptions
   p->topic_ = rd_kafka_topic_new(p->rk_, options.topic.c_str(), nullptr);
   if (!p->topic_) return Status::InvalidArgument("topic " + options.topic + ": " + ErrorText(rd_kafka_last_error()));
   return p;
+}
+
+int32_t PartitionFor(std::string_view key, int32_t partitions) {
+  // The partitioner itself (public API); it reads neither the topic handle
+  // nor the opaques for a non-empty key.
+  return rd_kafka_msg_partitioner_consistent_random(nullptr, key.data(), key.size(), partitions, nullptr, nullptr);
 }
 
 KafkaProducer::~KafkaProducer() {

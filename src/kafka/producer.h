@@ -3,7 +3,8 @@
 // broker. Idempotent (enable.idempotence): librdkafka's retries neither
 // duplicate nor reorder records of a partition, which a consumer counting
 // records by offset relies on. Records with the same key go to the same
-// partition (librdkafka's default partitioner), keeping their order.
+// partition, PartitionFor(key, partitions) (librdkafka's consistent_random
+// partitioner, set explicitly), keeping their order.
 //
 // Not thread-safe: one thread sends and flushes.
 #pragma once
@@ -23,6 +24,12 @@ struct ProducerOptions {
   std::string topic;
   Properties properties;  // extra librdkafka properties (e.g. message.max.bytes)
 };
+
+// The partition KafkaProducer sends a record with this non-empty key to in a
+// topic of `partitions` partitions (CRC32 of the key modulo partitions), unless
+// ProducerOptions::properties sets another "partitioner". Lets a caller know
+// each partition's load before producing (bench kafka sizes its topic so).
+int32_t PartitionFor(std::string_view key, int32_t partitions);
 
 class KafkaProducer {
  public:

@@ -10,6 +10,7 @@
 
 #include "events/excerpt.h"
 #include "server/auth.h"
+#include "server/process_metrics.h"
 #include "util/json_writer.h"
 
 namespace sagaflow::server {
@@ -162,6 +163,9 @@ HttpService::HttpService(HttpServiceOptions options) : options_(std::move(option
   m_->errors =
       metrics_.AddCounter("sagaflow_http_errors_total", "HTTP responses with a 4xx or 5xx status, by code", {"code"});
   m_->in_flight = metrics_.AddGauge("sagaflow_http_requests_in_flight", "HTTP requests being answered")->With({});
+  // process_* and sagaflow_build_info: what any scrape of `serve` or `run
+  // --http-port` needs to tell restarts, leaks and versions apart.
+  metrics_.AddCollector(ProcessCollector());
 
   const size_t threads = options_.threads, queued = options_.max_queued_connections;
   server_.new_task_queue = [threads, queued] { return new BoundedThreadPool(threads, queued); };

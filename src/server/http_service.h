@@ -10,8 +10,9 @@
 //     while reading, also for chunked and compressed bodies);
 //   - errors: every 4xx/5xx is JSON {"error": {"code": N, "message": "..."}};
 //   - metrics: requests by route, method and code, latency per route,
-//     errors by code, requests in flight (MetricsRegistry below); a debug
-//     log line per request on stderr.
+//     errors by code, requests in flight (MetricsRegistry below), the
+//     process families and sagaflow_build_info (server/process_metrics.h);
+//     a debug log line per request on stderr.
 //
 // Threads: each worker serves one connection at a time (httplib's model):
 // `threads` bounds the connections served at once, max_queued_connections

@@ -12,7 +12,14 @@
 //   - selectors of PDBs, HPAs, NetworkPolicies, the Service and the ScaledObject
 //     match the pods; the KEDA trigger names the run ConfigMap's topic, group and
 //     brokers; the autoscalers' maxima agree (= partitions); every container has
-//     requests and limits and runs as non-root.
+//     requests and limits and runs as non-root;
+//   - the Prometheus operator's objects (components/prometheus-operator) against
+//     its schemas (@kubernetes-models/prometheus-operator): the PodMonitor and
+//     ServiceMonitor select pods/Services whose named ports serve /metrics on the
+//     binary, and the PrometheusRule's groups equal deploy/prometheus/rules/*.yml;
+//   - the batch settings compose and the ConfigMaps give `run` (batch size,
+//     bytes, linger) equal the binary's defaults for their store (`sagaflow run
+//     --help` prints them per store).
 //
 //   node tests/deploy/k8s_manifests_test.mjs SAGAFLOW_BINARY
 // Exit 0 passed, 1 failed. npm packages: tests/deploy/package.json (scripts/setup).
@@ -41,6 +48,9 @@ if (!binary) {
 // Schemas: apiVersion/kind -> model class.
 function modelClass(apiVersion, kind) {
   if (apiVersion === "keda.sh/v1alpha1") return require("@kubernetes-models/keda/keda.sh/v1alpha1")[kind];
+  if (apiVersion === "monitoring.coreos.com/v1") {
+    return require("@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1")[kind];
+  }
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   const mod = group === "" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`;
   return require(mod)[kind];
@@ -179,6 +189,49 @@ function envNames(args) {
     if (!listed) throw new Error(`sagaflow has no subcommand ${args[0]}`);
   }
   return new Set([...p.stdout.matchAll(/\(Env:(SAGAFLOW_[A-Z0-9_]+)\)/g)].map((m) => m[1]));
+}
+
+// The batch settings `run` uses per store when not told otherwise, from
+// `sagaflow run --help`: {scheme: {SAGAFLOW_BATCH_SIZE: n, ...}}.
+const BATCH_SETTINGS = { SAGAFLOW_BATCH_SIZE: "--batch-size", SAGAFLOW_BATCH_BYTES: "--batch-bytes", SAGAFLOW_LINGER_MS: "--linger-ms" };
+function batchDefaults() {
+  const help = spawnSync(binary, ["run", "--help"], { encoding: "utf8" }).stdout.replace(/\s+/g, " ");
+  const out = {};
+  for (const [v, flag] of Object.entries(BATCH_SETTINGS)) {
+    const m = help.match(new RegExp(`${flag} [^-]*?(?:-(?!-)[^-]*?)*?\\(default: ([^)]*)\\)`));
+    if (!m) throw new Error(`sagaflow run --help: no per-store default for ${flag}`);
+    for (const part of m[1].split(", ")) {
+      const [value, scheme] = part.split(" for ");
+      (out[scheme] = out[scheme] || {})[v] = Number(value);
+    }
+  }
+  return out;
+}
+
+// Compose and Kubernetes must give `run` the store's own batch defaults (the
+// ones behind the README's throughput): a setting they pass equals it.
+function checkBatchSettings(defaults, objects) {
+  const scheme = (uri) => uri.split(":")[0];
+  const compare = (where, store, values) => {
+    const d = defaults[scheme(store)];
+    if (!d) return failures.push(`${where}: store ${store} has no defaults in sagaflow run --help`);
+    for (const v of Object.keys(BATCH_SETTINGS)) {
+      if (values[v] !== undefined) check(Number(values[v]) === d[v], `${where}: ${v}=${values[v]}, but run's default for ${scheme(store)} is ${d[v]}`);
+    }
+  };
+  const cm = (n) => (objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === n) || { data: {} }).data;
+  compare("deploy/k8s ConfigMap sagaflow-run", cm("sagaflow-store").SAGAFLOW_STORE, cm("sagaflow-run"));
+  // compose: ${VAR:-default} in compose.yaml, and the values of .env.example.
+  const composeDir = path.join(sourceDir, "deploy/compose");
+  const compose = YAML.parse(fs.readFileSync(path.join(composeDir, "compose.yaml"), "utf8"));
+  const fallback = (v) => (String(v).match(/^\$\{\w+:?-([^}]*)\}$/) || [null, v])[1];
+  const env = compose.services.run.environment;
+  const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, fallback(v)]));
+  compare("deploy/compose/compose.yaml run", values.SAGAFLOW_STORE, values);
+  const example = Object.fromEntries(fs.readFileSync(path.join(composeDir, ".env.example"), "utf8").split("\n")
+    .filter((l) => /^\w+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).replace(/\s+#.*$/, "")]));
+  compare("deploy/compose/.env.example", values.SAGAFLOW_STORE, example);
+  return defaults;
 }
 
 async function startAndReadLine(args, pattern, stream) {
@@ -340,6 +393,41 @@ function checkSet(name, objects, env, answers) {
   for (const o of [...byKind("HorizontalPodAutoscaler"), ...byKind("ScaledObject")]) {
     check(find("Deployment", o.spec.scaleTargetRef.name), `${name}: ${o.kind} ${o.metadata.name} scales a missing Deployment`);
   }
+  // Prometheus operator: what the monitors select serves /metrics on a named port.
+  for (const pm of byKind("PodMonitor")) {
+    const selected = pods.filter((p) => matches(pm.spec.selector, p.labels));
+    check(selected.length > 0, `${name}: PodMonitor ${pm.metadata.name} selects no pod`);
+    for (const ep of pm.spec.podMetricsEndpoints) {
+      for (const p of selected) {
+        const c = p.o.spec.template.spec.containers.find((x) => (x.ports || []).some((cp) => cp.name === ep.port));
+        check(c, `${name}: PodMonitor ${pm.metadata.name} port ${ep.port} is no container port of ${p.o.metadata.name}`);
+        check(c && answers[c.args[0]] && answers[c.args[0]][ep.path || "/metrics"] === 200,
+          `${name}: PodMonitor ${pm.metadata.name} path ${ep.path} does not answer 200`);
+      }
+    }
+  }
+  for (const sm of byKind("ServiceMonitor")) {
+    const svcs = byKind("Service").filter((svc) => matches(sm.spec.selector, svc.metadata.labels || {}));
+    check(svcs.length > 0, `${name}: ServiceMonitor ${sm.metadata.name} selects no Service`);
+    for (const ep of sm.spec.endpoints) {
+      for (const svc of svcs) {
+        check(svc.spec.ports.some((p) => p.name === ep.port), `${name}: ServiceMonitor port ${ep.port} is not a port of Service ${svc.metadata.name}`);
+        const pod = pods.find((p) => matches({ matchLabels: svc.spec.selector }, p.labels));
+        const cmd = pod && pod.o.spec.template.spec.containers[0].args[0];
+        check(cmd && answers[cmd] && answers[cmd][ep.path || "/metrics"] === 200,
+          `${name}: ServiceMonitor ${sm.metadata.name} path ${ep.path} does not answer 200 on \`sagaflow ${cmd}\``);
+      }
+    }
+  }
+  for (const pr of byKind("PrometheusRule")) {
+    const files = fs.readdirSync(path.join(sourceDir, "deploy/prometheus/rules")).filter((f) => /\.ya?ml$/.test(f)).sort();
+    const groups = files.flatMap((f) => YAML.parse(fs.readFileSync(path.join(sourceDir, "deploy/prometheus/rules", f), "utf8")).groups);
+    try {
+      assert.deepEqual(pr.spec.groups, groups);
+    } catch (e) {
+      failures.push(`${name}: PrometheusRule ${pr.metadata.name} differs from deploy/prometheus/rules: ${e.message.slice(0, 2000)}`);
+    }
+  }
   for (const so of byKind("ScaledObject")) {
     const source = find("ConfigMap", "sagaflow-run").data.SAGAFLOW_SOURCE;
     const m = source.match(/^kafka:\/\/([^/]+)\/([^?]+)\?(.*)$/);
@@ -378,6 +466,7 @@ async function main() {
       sets[`base + components/${c}`] = objs;
     }
     for (const [name, objects] of Object.entries(sets)) checkSet(name, objects, env, answers);
+    const defaults = checkBatchSettings(batchDefaults(), sets.base);
     // The two autoscalers of the consumers stop at the same count (= partitions).
     const keda = sets["base + components/keda"].find((o) => o.kind === "ScaledObject");
     const hpa = sets["base + components/hpa-cpu"].find((o) => o.kind === "HorizontalPodAutoscaler" && o.metadata.name === "sagaflow-run");
@@ -397,7 +486,8 @@ async function main() {
       console.error(`FAIL:\n  ${failures.join("\n  ")}`);
       process.exit(1);
     }
-    console.error(`PASS: ${Object.keys(sets).length} renderings, ${count} objects valid; probes, ports and variables match the binary`);
+    console.error(`PASS: ${Object.keys(sets).length} renderings, ${count} objects valid; probes, ports and variables match the binary; ` +
+      `batch settings equal run's defaults ${JSON.stringify(defaults)}`);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -8,17 +8,25 @@
    --http-port 0` into SQLite and reads its /metrics once every event is
    stored; starts `sagaflow serve` on that store, sends a few requests (one
    404) and reads its /metrics.
-2. Every metric name used by deploy/grafana/dashboards/*.json and
-   deploy/prometheus/rules/*.yml must be a family of that output (histogram
-   _bucket/_sum/_count included), every label they group by must be one those
-   families carry, and every `job` they select must be a scrape job of
-   deploy/prometheus/prometheus.yml and of the compose test's Prometheus.
+2. Every metric name used by deploy/grafana/dashboards/*.json (panels and
+   template variables) and deploy/prometheus/rules/*.yml must be a family of
+   that output (histogram _bucket/_sum/_count included), every label they
+   group by must be one those families carry, and none of them selects a
+   scrape job by name (the dashboard through its $job variable, the rules
+   not at all), so they work wherever Prometheus scrapes sagaflow.
+   Both outputs carry the process families (CPU, resident memory, open and
+   max descriptors, start time: plausible values) and
+   sagaflow_build_info{version,revision}: CMake's project version and the
+   source tree's git commit (or "unknown" outside a git checkout).
 3. Debian's promtool accepts the rules and the configuration (`check rules`,
    `check config`) and the rules' unit tests pass (`test rules
    tests/deploy/prometheus_rules_test.yml`: each alert fires on its situation).
-4. Grafana provisioning: the dashboards' data source uids are provisioned, the
-   dashboard provider's path is where compose mounts the dashboards, and the
-   API panel's route and parameters are in serve's /openapi.json.
+4. Grafana: the dashboards pick their Prometheus with a `datasource`
+   variable and their targets with `job` and `instance` variables (every $var
+   used is defined); the provisioned data sources are of Grafana's built-in
+   types and compose installs no plugin (Grafana starts offline); the
+   dashboard provider's path is where compose mounts the dashboards.
+5. Every alert has a runbook_url whose section exists in docs/runbooks.md.
 
 Needs no shared data: the model is trained from data/sample. Exit 0 passed,
 1 failed, 77 skipped (promtool missing; with CI=true that fails instead).
@@ -99,7 +107,7 @@ def parse_metrics(text):
 
 
 def expressions():
-    """(where, PromQL expression) of every dashboard panel target and rule."""
+    """(where, PromQL expression) of every dashboard panel target, variable query and rule."""
     out = []
     for path in sorted(glob.glob(os.path.join(DEPLOY, "grafana", "dashboards", "*.json"))):
         dash = json.load(open(path))
@@ -107,6 +115,13 @@ def expressions():
             for t in panel.get("targets", []):
                 if t.get("datasource", {}).get("type") == "prometheus":
                     out.append((f"{os.path.basename(path)}: {panel['title']}", t["expr"]))
+        for var in dash.get("templating", {}).get("list", []):
+            if var["type"] == "query":
+                m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", var["definition"])
+                if not m:
+                    raise Failure(f"{path}: variable {var['name']}: only label_values(selector, label) is checked here")
+                out.append((f"{os.path.basename(path)}: variable {var['name']}",
+                            f"count by ({m.group(2)}) ({m.group(1)})"))
     for path in sorted(glob.glob(os.path.join(DEPLOY, "prometheus", "rules", "*.yml"))):
         for group in yaml.safe_load(open(path))["groups"]:
             for rule in group["rules"]:
@@ -139,8 +154,8 @@ def grouping_labels(expr):
 
 
 def selected_jobs(expr):
-    return set(re.findall(r'job\s*=\s*"([^"]+)"', expr)) | {
-        j for pat in re.findall(r'job\s*=~\s*"([^"]+)"', expr) for j in [pat]}
+    """Job names an expression selects literally (a $variable is not one)."""
+    return {j for j in re.findall(r'job\s*=~?\s*"([^"]+)"', expr) if not j.startswith("$")}
 
 
 def live_metrics(binary, work):
@@ -167,6 +182,7 @@ def live_metrics(binary, work):
                        check=True, capture_output=True, timeout=120)
         expected = sum(1 for _ in open(inputs))
         store = "sqlite:" + os.path.join(work, "store.db")
+        started = {"run": time.time()}
         run = subprocess.Popen([binary, "run", "--source", f"kafka://{address}/events?group=obs", "--store", store,
                                 "--model", model, "--entities", entities, "--http-port", "0", "--progress", "never"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -185,6 +201,7 @@ def live_metrics(binary, work):
         wait_for("every sample event stored", lambda: stored(get(f"{url}/metrics")[1]) >= expected, 60)
         run_text = get(f"{url}/metrics")[1]
 
+        started["serve"] = time.time()
         serve = subprocess.Popen([binary, "serve", "--store", store, "--model", model, "--entities", entities,
                                   "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         procs.append(serve)
@@ -198,8 +215,7 @@ def live_metrics(binary, work):
         get(f"{base}/no-such-route")
         get(f"{base}/predict", "POST", b'{"text": "Frodo"}')
         serve_text = get(f"{base}/metrics")[1]
-        openapi = json.loads(get(f"{base}/openapi.json")[1])
-        return run_text, serve_text, openapi
+        return run_text, serve_text, started
     finally:
         for p in reversed(procs):
             if p.poll() is None:
@@ -219,13 +235,7 @@ def stored(metrics_text):
     return sum(float(v) for v in re.findall(r'^sagaflow_events_total\{[^}]*\} (\S+)$', metrics_text, re.M))
 
 
-def scrape_jobs(path):
-    return {c["job_name"] for c in yaml.safe_load(open(path))["scrape_configs"]}
-
-
 def check_metrics(families, problems):
-    jobs = scrape_jobs(os.path.join(DEPLOY, "prometheus", "prometheus.yml"))
-    test_jobs = scrape_jobs(os.path.join(DEPLOY, "compose", "test", "prometheus", "prometheus.yml"))
     used = set()
     for where, expr in expressions():
         names = metric_names(expr)
@@ -244,9 +254,60 @@ def check_metrics(families, problems):
         if missing:
             problems.append(f"{where}: groups by {sorted(missing)}, which none of {sorted(names)} carries")
         for job in selected_jobs(expr):
-            if not any(re.fullmatch(job, j) for j in jobs) or not any(re.fullmatch(job, j) for j in test_jobs):
-                problems.append(f"{where}: job {job!r} is not a scrape job of both Prometheus configurations")
+            problems.append(f"{where}: selects job {job!r} by name: it must work whatever the scrape jobs are called")
     return used
+
+
+PROCESS_FAMILIES = {"process_cpu_seconds_total": "counter", "process_resident_memory_bytes": "gauge",
+                    "process_open_fds": "gauge", "process_max_fds": "gauge", "process_start_time_seconds": "gauge"}
+
+
+def samples(text, name):
+    """[(labels dict, value)] of one metric in an exposition."""
+    out = []
+    for m in re.finditer(r"^" + re.escape(name) + r"(?:\{([^}]*)\})? (\S+)$", text, re.M):
+        out.append((dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1) or "")), float(m.group(2))))
+    return out
+
+
+def expected_revision():
+    """What sagaflow_build_info's revision must start with for this source tree."""
+    p = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=SOURCE_DIR, capture_output=True, text=True)
+    lines = p.stdout.split()
+    if p.returncode != 0 or len(lines) != 2 or os.path.realpath(lines[0]) != os.path.realpath(SOURCE_DIR):
+        return "unknown"
+    return lines[1]
+
+
+def check_process_metrics(name, text, started, problems):
+    for family, kind in PROCESS_FAMILIES.items():
+        if not re.search(rf"^# TYPE {family} {kind}$", text, re.M):
+            problems.append(f"{name}: /metrics has no {kind} {family}")
+    value = {f: (samples(text, f) or [({}, float("nan"))])[0][1] for f in PROCESS_FAMILIES}
+    now = time.time()
+    if not started - 5 <= value["process_start_time_seconds"] <= now + 1:
+        problems.append(f"{name}: process_start_time_seconds {value['process_start_time_seconds']} is not when it "
+                        f"started ({started:.0f})")
+    if not 0 < value["process_open_fds"] < value["process_max_fds"]:
+        problems.append(f"{name}: process_open_fds {value['process_open_fds']}, max {value['process_max_fds']}")
+    if not value["process_resident_memory_bytes"] > 1 << 20:
+        problems.append(f"{name}: process_resident_memory_bytes {value['process_resident_memory_bytes']}")
+    if not value["process_cpu_seconds_total"] > 0:
+        problems.append(f"{name}: process_cpu_seconds_total {value['process_cpu_seconds_total']}")
+    info = samples(text, "sagaflow_build_info")
+    version = re.search(r"project\(sagaflow VERSION (\S+)", open(os.path.join(SOURCE_DIR, "CMakeLists.txt")).read())
+    revision = expected_revision()
+    if len(info) != 1 or info[0][1] != 1:
+        problems.append(f"{name}: sagaflow_build_info: {info}")
+        return
+    labels = info[0][0]
+    if labels.get("version") != version.group(1):
+        problems.append(f"{name}: sagaflow_build_info version {labels.get('version')!r}, CMakeLists.txt says "
+                        f"{version.group(1)}")
+    got = labels.get("revision", "")
+    if not (got == revision or (revision != "unknown" and got == revision + "-dirty")):
+        problems.append(f"{name}: sagaflow_build_info revision {got!r}, the sources are at {revision!r} "
+                        "(rebuild after committing?)")
 
 
 def check_promtool(work, problems):
@@ -269,43 +330,76 @@ def check_promtool(work, problems):
         problems.append(f"promtool test rules: {p.stdout}{p.stderr}")
 
 
-def check_grafana(openapi, problems):
+BUILTIN_DATASOURCES = {"prometheus", "loki", "tempo", "jaeger", "zipkin", "elasticsearch", "graphite", "influxdb",
+                       "mysql", "postgres", "mssql", "cloudwatch", "testdata", "alertmanager"}
+
+
+def check_grafana(problems):
     prov = yaml.safe_load(open(os.path.join(DEPLOY, "grafana", "provisioning", "datasources", "sagaflow.yml")))
-    uids = {d["uid"]: d for d in prov["datasources"]}
+    types = {d["type"] for d in prov["datasources"]}
+    for d in prov["datasources"]:
+        if d["type"] not in BUILTIN_DATASOURCES:
+            problems.append(f"data source {d['name']}: type {d['type']} is a plugin Grafana would have to download")
     providers = yaml.safe_load(open(os.path.join(DEPLOY, "grafana", "provisioning", "dashboards", "sagaflow.yml")))
     compose = yaml.safe_load(open(os.path.join(DEPLOY, "compose", "compose.yaml")))
-    mounts = compose["services"]["grafana"]["volumes"]
+    grafana = compose["services"]["grafana"]
+    mounts = grafana["volumes"]
     for p in providers["providers"]:
         if not any(m.split(":")[1] == p["options"]["path"] and "dashboards" in m.split(":")[0] for m in mounts):
             problems.append(f"dashboard provider path {p['options']['path']} is not where compose mounts deploy/grafana/dashboards")
-    env = compose["services"]["grafana"]["environment"]
+    env = grafana["environment"]
+    for var in ("GF_INSTALL_PLUGINS", "GF_PLUGINS_PREINSTALL", "GF_PLUGINS_PREINSTALL_SYNC"):
+        if var in env:
+            problems.append(f"compose's Grafana sets {var}: it would download plugins at start (offline: fails)")
     for d in prov["datasources"]:
         for var in re.findall(r"\$(\w+)", json.dumps(d)):
             if var not in env:
                 problems.append(f"data source {d['name']} reads ${var}, which compose does not give Grafana")
     for path in sorted(glob.glob(os.path.join(DEPLOY, "grafana", "dashboards", "*.json"))):
         dash = json.load(open(path))
+        where = os.path.basename(path)
         ids = [p["id"] for p in dash["panels"]]
         if len(ids) != len(set(ids)):
-            problems.append(f"{path}: duplicate panel ids")
-        variables = {v["name"] for v in dash.get("templating", {}).get("list", [])}
+            problems.append(f"{where}: duplicate panel ids")
+        variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
+        ds = variables.get("datasource")
+        if not ds or ds["type"] != "datasource" or ds["query"] != "prometheus" or "prometheus" not in types:
+            problems.append(f"{where}: no `datasource` variable of type prometheus (provisioned: {sorted(types)})")
+        for name in ("job", "instance"):
+            v = variables.get(name)
+            if not v or v["type"] != "query" or not v.get("includeAll") or v.get("datasource", {}).get("uid") != "${datasource}":
+                problems.append(f"{where}: no `{name}` query variable (multi, with All) on ${{datasource}}")
+        uses = []
         for panel in dash["panels"]:
-            for t in panel.get("targets", []):
-                uid = t.get("datasource", {}).get("uid")
-                if uid not in uids or uids[uid]["type"] != t["datasource"]["type"]:
-                    problems.append(f"{panel['title']}: data source {t.get('datasource')} is not provisioned")
-                if t.get("datasource", {}).get("type") == "yesoreyeram-infinity-datasource":
-                    route = openapi["paths"].get(t["url"], {}).get("get")
-                    if route is None:
-                        problems.append(f"{panel['title']}: GET {t['url']} is not in serve's /openapi.json")
-                        continue
-                    documented = {p["name"] for p in route.get("parameters", [])}
-                    for param in t["url_options"]["params"]:
-                        if param["key"] not in documented:
-                            problems.append(f"{panel['title']}: parameter {param['key']} of {t['url']} is undocumented")
-                        for var in re.findall(r"\$\{?(\w+)", param["value"]):
-                            if not var.startswith("__") and var not in variables:
-                                problems.append(f"{panel['title']}: ${var} is not a dashboard variable")
+            for obj in [panel] + panel.get("targets", []):
+                if "datasource" in obj and obj["datasource"].get("uid") != "${datasource}":
+                    problems.append(f"{where}: {panel['title']}: data source {obj['datasource']} is not ${{datasource}}")
+            uses += [(panel["title"], t.get("expr", "")) for t in panel.get("targets", [])]
+            uses.append((panel["title"], panel.get("title", "")))
+            if panel.get("targets") and not all(re.search(r'job=~"\$job"', t["expr"]) for t in panel["targets"]):
+                problems.append(f"{where}: {panel['title']}: a target does not select job=~\"$job\"")
+        uses += [(f"variable {v['name']}", v.get("definition", "")) for v in variables.values()]
+        for title, text in uses:
+            for var in re.findall(r"\$\{?(\w+)", text):
+                if not var.startswith("__") and var not in variables:
+                    problems.append(f"{where}: {title}: ${var} is not a dashboard variable")
+
+
+def check_runbooks(problems):
+    runbooks = os.path.join(SOURCE_DIR, "docs", "runbooks.md")
+    anchors = {re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-")
+               for h in re.findall(r"^#+ (.*)$", open(runbooks).read(), re.M)}
+    for path in sorted(glob.glob(os.path.join(DEPLOY, "prometheus", "rules", "*.yml"))):
+        for group in yaml.safe_load(open(path))["groups"]:
+            for rule in group["rules"]:
+                if "alert" not in rule:
+                    continue
+                url = rule.get("annotations", {}).get("runbook_url", "")
+                m = re.fullmatch(r"docs/runbooks\.md#([\w-]+)", url)
+                if not m or m.group(1) not in anchors:
+                    problems.append(f"{rule['alert']}: runbook_url {url!r} is not a section of docs/runbooks.md")
+                elif m.group(1) != rule["alert"].lower():
+                    problems.append(f"{rule['alert']}: runbook_url {url!r} is another alert's section")
 
 
 def main():
@@ -321,7 +415,7 @@ def main():
         return SKIP
     os.makedirs(work_parent, exist_ok=True)
     work = tempfile.mkdtemp(prefix="observability-", dir=work_parent)
-    run_text, serve_text, openapi = live_metrics(binary, work)
+    run_text, serve_text, started = live_metrics(binary, work)
     run_fams, serve_fams = parse_metrics(run_text), parse_metrics(serve_text)
     families = {}
     for fams in (run_fams, serve_fams):  # both have the HTTP families: merge their labels
@@ -331,8 +425,11 @@ def main():
     log(f"run exports {len(run_fams)} families, serve {len(serve_fams)}")
     problems = []
     used = check_metrics(families, problems)
+    check_process_metrics("run", run_text, started["run"], problems)
+    check_process_metrics("serve", serve_text, started["serve"], problems)
     check_promtool(work, problems)
-    check_grafana(openapi, problems)
+    check_grafana(problems)
+    check_runbooks(problems)
     if problems:
         raise Failure("\n  " + "\n  ".join(problems))
     shutil.rmtree(work, ignore_errors=True)
