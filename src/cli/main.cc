@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   sagaflow::cli::AddExtractCommand(app);
   sagaflow::cli::AddBenchKafkaCommand(app);  // after AddBenchCommand
   sagaflow::cli::AddServeCommand(app);
+  sagaflow::cli::AddEntitiesCommand(app);
 
   try {
     app.parse(argc, argv);
