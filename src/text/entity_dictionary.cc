@@ -150,8 +150,18 @@ Result<EntityDictionary> EntityDictionary::FromCurated(std::string_view text) {
   bool have_header = false;
   // "<saga>\t<surface form>" -> line that defined it; saga "" = unscoped.
   std::unordered_map<std::string, size_t> surface_line;
+  std::unordered_map<std::string, size_t> title_line;  // the same for title spellings
   std::unordered_map<std::string, size_t> name_line;
   Status st = ForEachLine(text, [&](size_t line, std::string_view raw) -> Status {
+    // Records that `line` maps `form` in the scope `saga`; an error if some line already does.
+    auto claim = [line](std::unordered_map<std::string, size_t>& lines, const std::string& saga,
+                        const std::string& form) -> Status {
+      auto [it, inserted] = lines.emplace(saga + '\t' + form, line);
+      if (inserted) return Status::Ok();
+      const std::string scope = saga.empty() ? "unscoped" : "saga " + saga;
+      if (it->second == line) return LineError(line, fmt::format("{} appears twice in this entry", Quoted(form)));
+      return LineError(line, fmt::format("{} is already mapped in {} by line {}", Quoted(form), scope, it->second));
+    };
     if (!IsValidUtf8(raw)) return LineError(line, "not valid UTF-8");
     if (IsIgnorable(raw)) return Status::Ok();
     if (!have_header) {
@@ -174,11 +184,28 @@ Result<EntityDictionary> EntityDictionary::FromCurated(std::string_view text) {
       }
       e.saga = std::string(fields[0]);
     }
+    if (fields[2] == kTitleKind) {
+      Title title{e.saga, {}};
+      SAGAFLOW_RETURN_IF_ERROR(CheckSurfaceForm(line, "title", fields[1]));
+      title.spellings.emplace_back(fields[1]);
+      if (fields.size() == 4 && !fields[3].empty()) {
+        for (std::string_view spelling : Split(fields[3], '|')) {
+          SAGAFLOW_RETURN_IF_ERROR(CheckSurfaceForm(line, "title spelling", spelling));
+          title.spellings.emplace_back(spelling);
+        }
+      }
+      // Titles have a namespace of their own: "Lord" may be a title and an alias.
+      for (const std::string& spelling : title.spellings) {
+        SAGAFLOW_RETURN_IF_ERROR(claim(title_line, title.saga, spelling));
+      }
+      dict.titles_.push_back(std::move(title));
+      return Status::Ok();
+    }
     SAGAFLOW_RETURN_IF_ERROR(CheckSurfaceForm(line, "name", fields[1]));
     e.name = std::string(fields[1]);
     if (!Contains(kEntityKinds, fields[2])) {
-      return LineError(line,
-                       fmt::format("unknown kind {} (expected {})", Quoted(fields[2]), fmt::join(kEntityKinds, ", ")));
+      return LineError(line, fmt::format("unknown kind {} (expected {}, or {} for a title row)", Quoted(fields[2]),
+                                         fmt::join(kEntityKinds, ", "), kTitleKind));
     }
     e.kind = std::string(fields[2]);
     if (fields.size() == 4 && !fields[3].empty()) {
@@ -190,15 +217,8 @@ Result<EntityDictionary> EntityDictionary::FromCurated(std::string_view text) {
     if (auto [it, inserted] = name_line.emplace(e.name, line); !inserted) {
       return LineError(line, fmt::format("canonical name {} already defined on line {}", Quoted(e.name), it->second));
     }
-    auto claim = [&](const std::string& form) -> Status {
-      auto [it, inserted] = surface_line.emplace(e.saga + '\t' + form, line);
-      if (inserted) return Status::Ok();
-      const std::string scope = e.saga.empty() ? "unscoped" : "saga " + e.saga;
-      if (it->second == line) return LineError(line, fmt::format("{} appears twice in this entry", Quoted(form)));
-      return LineError(line, fmt::format("{} is already mapped in {} by line {}", Quoted(form), scope, it->second));
-    };
-    SAGAFLOW_RETURN_IF_ERROR(claim(e.name));
-    for (const std::string& alias : e.aliases) SAGAFLOW_RETURN_IF_ERROR(claim(alias));
+    SAGAFLOW_RETURN_IF_ERROR(claim(surface_line, e.saga, e.name));
+    for (const std::string& alias : e.aliases) SAGAFLOW_RETURN_IF_ERROR(claim(surface_line, e.saga, alias));
     dict.entities_.push_back(std::move(e));
     return Status::Ok();
   });

@@ -93,7 +93,8 @@ TEST(CuratedTest, RejectsWithLineNumbers) {
        "line 2: expected 3 or 4 tab-separated fields (saga, name, kind, aliases), got 5"},
       {"gott\tJon Snow\tcharacter\n", "line 2: unknown saga \"gott\" (expected got, lotr, hp, or * for unscoped)"},
       {"\tJon Snow\tcharacter\n", "line 2: unknown saga \"\" (expected got, lotr, hp, or * for unscoped)"},
-      {"got\tJon Snow\thero\n", "line 2: unknown kind \"hero\" (expected character, place, house, other)"},
+      {"got\tJon Snow\thero\n",
+       "line 2: unknown kind \"hero\" (expected character, place, house, group, other, or title for a title row)"},
       {"got\tJon  Snow\tcharacter\n",
        "line 2: name \"Jon  Snow\" has leading, trailing, repeated or non-space whitespace; write \"Jon Snow\""},
       {"got\t\tcharacter\n", "line 2: name is empty"},
@@ -112,6 +113,12 @@ TEST(CuratedTest, RejectsWithLineNumbers) {
        "line 3: \"Jon\" is already mapped in saga got by line 2"},
       {"*\tTom\tother\n\n*\tTom Bombadil\tcharacter\tTom\n", "line 4: \"Tom\" is already mapped in unscoped by line 2"},
       {"got\tStark\thouse\nlotr\tStark\tother\n", "line 3: canonical name \"Stark\" already defined on line 2"},
+      {"got\tSer\ttitle\tSers|Ser\n", "line 2: \"Ser\" appears twice in this entry"},
+      {"*\tLord\ttitle\n*\tLady\ttitle\tLord\n", "line 3: \"Lord\" is already mapped in unscoped by line 2"},
+      {"got\tSer \ttitle\n",
+       "line 2: title \"Ser \" has leading, trailing, repeated or non-space whitespace; write "
+       "\"Ser\""},
+      {"hp\tProfessor\ttitle\tProfessors|\n", "line 2: title spelling is empty"},
   };
   for (const auto& c : cases) {
     auto dict = EntityDictionary::FromCurated(kHeader + c.body);
@@ -127,6 +134,23 @@ TEST(CuratedTest, SameSurfaceFormInDifferentScopesIsFine) {
                                             "*\tSam\tother\n");
   ASSERT_TRUE(dict.ok()) << dict.status().ToString();
   EXPECT_EQ(dict->entities().size(), 3u);
+}
+
+TEST(CuratedTest, TitleRowsAndGroups) {
+  auto dict = EntityDictionary::FromCurated(std::string(kHeader) +
+                                            "got\tSer\ttitle\n"
+                                            "*\tLord\ttitle\tLords\n"
+                                            "got\tLord\ttitle\n"                 // another scope: fine
+                                            "got\tLord Snow\tcharacter\tLord\n"  // titles have their own namespace
+                                            "got\tNight's Watch\tgroup\n");
+  ASSERT_TRUE(dict.ok()) << dict.status().ToString();
+  ASSERT_EQ(dict->titles().size(), 3u);
+  EXPECT_EQ(dict->titles()[0].saga, "got");
+  EXPECT_EQ(dict->titles()[0].spellings, (std::vector<std::string>{"Ser"}));
+  EXPECT_EQ(dict->titles()[1].saga, "");
+  EXPECT_EQ(dict->titles()[1].spellings, (std::vector<std::string>{"Lord", "Lords"}));
+  EXPECT_EQ(Names(*dict), (std::vector<std::string>{"Lord Snow", "Night's Watch"}));
+  EXPECT_EQ(dict->entities()[1].kind, "group");
 }
 
 TEST(CuratedTest, RequiresHeader) {
@@ -174,7 +198,6 @@ TEST(LoadFileTest, CuratedSagaDictionaryLoads) {
   }
   for (const char* saga : {"got", "lotr", "hp"}) {
     EXPECT_GE(per_saga[saga], 60) << saga;
-    EXPECT_LE(per_saga[saga], 120) << saga;
   }
   auto has_alias = [&](const std::string& name, const std::string& saga, const std::string& alias) {
     auto it = by_name.find(name);

@@ -1,7 +1,8 @@
 // Differential test: EntityMatcher::Count against tests/reference/entity_reference.py,
 // an independent implementation with Python's re, on the shared corpus (flat
-// list; curated dictionary scoped by the prototype model's labels) and on
-// thousands of generated texts made of boundary cases.
+// list; curated dictionary scoped by the prototype model's labels, as it is
+// and with a fixed list of titles) and on thousands of generated texts made
+// of boundary cases, titles, ALL-CAPS and quote spellings.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,10 +10,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "io/jsonl_documents.h"
 #include "support/shared_data.h"
+#include "text/entity_forms.h"
 #include "text/entity_matcher.h"
 #include "util/json_writer.h"
 
@@ -109,6 +112,25 @@ TEST(EntityDifferentialTest, CorpusWithCuratedDictionaryScopedByModelLabels) {
   ExpectSameCounts(RunReference(dict, texts, sagas), RunMatcher(dict, texts, sagas, true), 50000);
 }
 
+// The curated dictionary's entities with a fixed list of titles instead of
+// its own title rows (whatever the dictionary holds, the titles are used).
+TEST(EntityDifferentialTest, CorpusWithCuratedDictionaryAndTitles) {
+  SAGAFLOW_REQUIRE_SHARED(texts, "corpus/texts.jsonl");
+  SAGAFLOW_REQUIRE_SHARED(sagas, "models/sklearn-predictions.tsv");
+  std::ifstream in(sagaflow::testing::SourceDir() + "/data/entities/sagas.tsv", std::ios::binary);
+  const std::string dict = ::testing::TempDir() + "/entity_titles_dict.tsv";
+  {
+    std::ofstream out(dict, std::ios::binary);
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("\ttitle") == std::string::npos) out << line << "\n";
+    }
+    out << "got\tSer\ttitle\ngot\tMaester\ttitle\ngot\tKhal\ttitle\n*\tLord\ttitle\tLords\n*\tLady\ttitle\n"
+           "*\tKing\ttitle\n*\tPrince\ttitle\n*\tUncle\ttitle\nhp\tProfessor\ttitle\tProfessors\nhp\tMr.\ttitle\t"
+           "Mr\nhp\tMrs.\ttitle\tMrs\nhp\tMadam\ttitle\nlotr\tMaster\ttitle\n";
+  }
+  ExpectSameCounts(RunReference(dict, texts, sagas), RunMatcher(dict, texts, sagas, true), 50000);
+}
+
 // A dictionary full of hard cases: scopes and shadowing, forms sharing
 // prefixes, first runs of exactly 8 and more than 8 bytes, non-ASCII and
 // combining characters, forms that begin or end with non-word characters,
@@ -130,7 +152,16 @@ constexpr char kHardDictionary[] =
     "*\t\xe6\x97\xa5\xe6\x9c\xac\tother\t\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n"
     "*\t\xce\x91\xce\x92 \xce\x93\tother\t\xce\xb1\xce\xb2\n"
     "*\tx_1\tother\t_x|x|R2 D2\n"
-    "*\tSam\tother\tSamwell Tarly Jr\n";
+    "*\tSam\tother\tSamwell Tarly Jr\n"
+    "got\tSer\ttitle\tSers\n"
+    "*\tLord\ttitle\tL'd|Lords\n"
+    "hp\tProfessor\ttitle\tProfessors|Prof.\n"
+    "got\tSnow Man\tcharacter\tSnow|Lord Jon\n"
+    "hp\tStra\xc3\x9f"
+    "e\tcharacter\t\xc3\x9f|Ma\xc3\x9f"
+    "e Moody\n"
+    "*\tO'Neil O\xe2\x80\x99Hara\tcharacter\t\xe2\x80\x98x\xe2\x80\x99|O'\n"
+    "lotr\tEowyn\tcharacter\t\xc3\x89owyn|\xc3\xa9owyn\n";
 
 // What generated texts are made of: whole surface forms, fragments of them
 // (cut at character boundaries), word characters of other scripts and
@@ -139,9 +170,15 @@ struct Pieces {
   std::vector<std::string> forms, fragments, word_chars, separators;
 
   explicit Pieces(const EntityDictionary& dict) {
-    for (const auto& e : dict.entities()) {
-      std::vector<std::string> all = e.aliases;
-      all.push_back(e.name);
+    std::set<std::string> all;  // every string some scope matches: names, aliases, titles, caps, quotes
+    for (std::string_view saga : {"", "got", "lotr", "hp"}) {
+      auto scope = ExpandScopeForms(dict, saga);
+      EXPECT_TRUE(scope.ok());
+      if (scope.ok()) {
+        for (const auto& [form, entity] : scope->form) all.insert(form);
+      }
+    }
+    {
       for (const auto& f : all) {
         forms.push_back(f);
         for (size_t cut = 1; cut < f.size(); ++cut) {
@@ -154,6 +191,7 @@ struct Pieces {
     word_chars = {"a", "Z", "9", "_", "\xc3\xa9", "\xce\xb1", "\xe6\x97\xa5", "\xd9\xa3", "\xc2\xb2", "\xe2\x85\xa0"};
     separators = {"'",
                   "\xe2\x80\x99",
+                  "\xe2\x80\x98",
                   "-",
                   ".",
                   ",",

@@ -11,7 +11,10 @@
 //   * a text of saga S sees the entries scoped to S plus the unscoped ones,
 //     an entry scoped to S shadowing an unscoped entry of the same surface
 //     form; a text of unknown saga ("" or a saga without entries) sees only
-//     the unscoped entries. Aliases fold into their entity's count.
+//     the unscoped entries. Aliases fold into their entity's count;
+//   * besides names and aliases, a text matches the strings EntityForms
+//     derives from them: title + character form, ALL-CAPS spellings, and
+//     the spellings with ' U+2019 U+2018 exchanged (entity_forms.h).
 //
 // The automaton has, per scope, a byte trie whose space edges consume
 // whitespace runs, walked from every candidate start that survives two
@@ -38,6 +41,13 @@ struct Mention {
   friend bool operator==(const Mention&, const Mention&) = default;
 };
 
+// One match: text[begin, end) (UTF-8 byte offsets) counts for `entity`.
+struct MentionSpan {
+  uint32_t entity;
+  uint32_t begin, end;
+  friend bool operator==(const MentionSpan&, const MentionSpan&) = default;
+};
+
 struct MatcherOptions {
   // Use the AVX2 candidate kernel when the CPU has it. Off = the portable
   // kernel, which gives the same counts (tests run both).
@@ -59,6 +69,10 @@ class EntityMatcher {
   // Allocation-free once *out has capacity for the entities found (at most
   // the dictionary's size).
   void Count(std::string_view text, std::string_view saga, std::vector<Mention>* out) const noexcept;
+
+  // The matches Count counts, left to right, with where they are (for
+  // `entities score` and `discover`; not tuned for speed: portable kernel).
+  void Find(std::string_view text, std::string_view saga, std::vector<MentionSpan>* out) const;
 
  private:
   struct Impl;

@@ -1,6 +1,8 @@
 // Test-only: a deliberately naive implementation of EntityMatcher::Count's
 // rules (entity_matcher.h), written straight from their wording over decoded
 // code points, used as the oracle of the randomized tests and the fuzzer.
+// The strings a scope matches come from ExpandScopeForms (its rules are
+// checked against the Python reference by the differential test).
 // Quadratic; never use it outside tests.
 #pragma once
 
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "text/entity_dictionary.h"
+#include "text/entity_forms.h"
 #include "text/entity_matcher.h"
 #include "text/unicode.h"
 
@@ -23,16 +26,11 @@ inline std::u32string Decode(std::string_view s) {
 
 // Counts per entity index, as Count() would report them.
 inline std::vector<Mention> NaiveCount(const EntityDictionary& dict, std::string_view text, std::string_view saga) {
-  // Surface forms a text of `saga` sees: the saga's own, then unscoped ones not shadowed.
+  // The strings a text of `saga` sees (a saga without entries or titles sees the unscoped ones).
+  auto scope = ExpandScopeForms(dict, saga);
   std::map<std::u32string, uint32_t> forms;
-  for (int pass = 0; pass < 2; ++pass) {
-    for (uint32_t k = 0; k < dict.entities().size(); ++k) {
-      const Entity& e = dict.entities()[k];
-      bool wanted = pass == 0 ? (!saga.empty() && e.saga == saga) : e.saga.empty();
-      if (!wanted) continue;
-      forms.emplace(Decode(e.name), k);
-      for (const auto& alias : e.aliases) forms.emplace(Decode(alias), k);
-    }
+  if (scope.ok()) {
+    for (const auto& [form, k] : scope->form) forms.emplace(Decode(form), k);
   }
   const std::u32string t = Decode(text);
   auto word_at = [&](size_t i) { return i < t.size() && IsWordChar(t[i]); };

@@ -188,6 +188,24 @@ void AppendLowercase(std::string_view utf8, std::string* out) {
   }
 }
 
+void AppendUppercase(std::string_view utf8, std::string* out) {
+  const LowerMapping* end = kUpperMappings + std::size(kUpperMappings);
+  size_t i = 0;
+  while (i < utf8.size()) {
+    const char32_t c = DecodeUtf8(utf8, &i);
+    const LowerMapping* m =
+        std::lower_bound(kUpperMappings, end, c, [](const LowerMapping& x, char32_t v) { return x.from < v; });
+    if (m == end || m->from != c) {
+      AppendUtf8(c, out);
+      continue;
+    }
+    for (char32_t to : m->to) {
+      if (to == 0) break;
+      AppendUtf8(to, out);
+    }
+  }
+}
+
 bool IsBlank(std::string_view utf8) noexcept {
   size_t i = 0;
   while (i < utf8.size()) {

@@ -37,6 +37,11 @@ bool IsSpace(char32_t c) noexcept;
 // which depends on the surrounding characters of the whole string.
 void AppendLowercase(std::string_view utf8, std::string* out);
 
+// Appends exactly Python's `utf8.upper()`: full uppercase mappings, each
+// code point on its own ('ß' -> "SS"). Binary search per non-ASCII code
+// point: meant for dictionary forms at load time, not for texts.
+void AppendUppercase(std::string_view utf8, std::string* out);
+
 // Python `text.strip() == ""` (empty or only str.isspace() characters).
 bool IsBlank(std::string_view utf8) noexcept;
 

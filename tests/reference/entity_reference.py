@@ -2,15 +2,19 @@
 """Reference entity counter for sagaflow's differential tests (docs/entities.md).
 
 An independent implementation of EntityMatcher::Count with Python's `re`: each
-surface form becomes a pattern whose spaces are \\s+, all forms a text may see
-are joined longest first between (?<!\\w) and (?!\\w), and re.finditer scans
-left to right taking, at each position, the first (longest) alternative whose
-boundaries hold. It also parses both dictionary formats itself.
+surface form becomes a pattern whose spaces are \\s+ and whose quote characters
+are the class ['\u2019\u2018], all forms a text may see are joined longest first
+between (?<!\\w) and (?!\\w), and re.finditer scans left to right taking, at each
+position, the first (longest) alternative whose boundaries hold. It parses both
+dictionary formats itself, and derives title forms and ALL-CAPS spellings
+(str.upper()) as docs/entities.md says; a match's entity is looked up by its
+exact spelling, else by its spelling with quotes folded to "'".
 
 Usage: entity_reference.py --entities DICT --input TEXTS.jsonl [--sagas TSV] [--output OUT]
   TEXTS.jsonl: {"id", "text"} lines. TSV: id and saga in the first two columns
   (a first line starting with "id" is a header); texts not in it have saga "".
-  Writes one {"id": ..., "mentions": {canonical name: count}} line per text.
+  Writes one {"id": ..., "mentions": {canonical name: count}} line per text;
+  with --spans also "spans": [[start, end, canonical name], ...] in code points.
 """
 import argparse
 import json
@@ -18,6 +22,8 @@ import re
 import sys
 
 CURATED_HEADER = "saga\tname\tkind\taliases"
+QUOTES = "'\u2019\u2018"
+FOLD_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})
 
 
 def lines_of(text):
@@ -28,55 +34,113 @@ def lines_of(text):
 
 
 def load_dictionary(path):
-    """Returns a list of (canonical name, saga or "", [surface forms])."""
+    """Returns ([(canonical name, saga or "", kind, [surface forms])], [(saga or "", [title spellings])])."""
     with open(path, encoding="utf-8") as f:
         lines = lines_of(f.read())
     significant = [l for l in lines if l.strip() and not l.startswith("#")]
     entities = []
+    titles = []
     if significant and significant[0] == CURATED_HEADER:
         for line in significant[1:]:
             fields = line.split("\t")
             saga = "" if fields[0] == "*" else fields[0]
             aliases = fields[3].split("|") if len(fields) > 3 and fields[3] else []
-            entities.append((fields[1], saga, [fields[1]] + aliases))
+            if fields[2] == "title":
+                titles.append((saga, [fields[1]] + aliases))
+            else:
+                entities.append((fields[1], saga, fields[2], [fields[1]] + aliases))
     else:
         seen = set()
         for line in lines:
             name = " ".join(line.split())  # str.split() splits on str.isspace() runs
             if name and name not in seen:
                 seen.add(name)
-                entities.append((name, "", [name]))
-    return entities
+                entities.append((name, "", "other", [name]))
+    return entities, titles
+
+
+def form_pattern(form):
+    """A form's spaces match whitespace runs, its quote characters any of QUOTES."""
+    words = []
+    for word in form.split(" "):
+        words.append("".join("[" + QUOTES + "]" if c in QUOTES else re.escape(c) for c in word))
+    return r"\s+".join(words)
 
 
 class Scope:
-    """The surface forms a text of one saga sees, and their canonical names."""
+    """The strings a text of one saga matches, and their canonical names."""
 
-    def __init__(self, entities, saga):
-        self.canonical = {}
-        for name, entity_saga, forms in entities:
+    def __init__(self, entities, titles, saga):
+        # Explicit forms: the saga's own entries shadow unscoped ones.
+        explicit = {}
+        for index, (name, entity_saga, kind, forms) in enumerate(entities):
             if saga and entity_saga == saga:
                 for form in forms:
-                    self.canonical[form] = name
-        for name, entity_saga, forms in entities:
+                    explicit[form] = index
+        for index, (name, entity_saga, kind, forms) in enumerate(entities):
             if entity_saga == "":
                 for form in forms:
-                    self.canonical.setdefault(form, name)  # a saga's own entry shadows it
-        # A form can only match where its first word occurs literally.
-        self.first_word = {form: form.split(" ")[0] for form in self.canonical}
+                    explicit.setdefault(form, index)
+        # Title + character form; explicit strings win, then the lowest entity.
+        exact = dict(explicit)
+        generated = {}
+        spellings = [s for title_saga, ss in titles if title_saga in ("", saga) for s in ss]
+        for spelling in spellings:
+            for form, index in explicit.items():
+                if entities[index][2] == "character":
+                    key = spelling + " " + form
+                    if key not in explicit and (key not in generated or index < generated[key]):
+                        generated[key] = index
+        exact.update(generated)
+        # ALL-CAPS and quote spellings: looked up by quote-folded spelling,
+        # explicit sources before generated ones, then the lowest entity.
+        self.folded = {}
+        for string, index in exact.items():
+            rank = (0 if string in explicit else 1, index)
+            for spelling in (string, string.upper()):
+                key = spelling.translate(FOLD_QUOTES)
+                if key not in self.folded or rank < self.folded[key]:
+                    self.folded[key] = rank
+        self.exact = exact
+        self.names = [e[0] for e in entities]
+        strings = set(exact) | {s.upper() for s in exact}
+        # A string can only match where each of its words occurs (quotes folded).
+        self.by_first_word = {}
+        for string in strings:
+            words = string.translate(FOLD_QUOTES).split(" ")
+            self.by_first_word.setdefault(words[0], []).append((string, words[1:]))
 
-    def count(self, text):
-        forms = [f for f in self.canonical if self.first_word[f] in text]
-        counts = {}
+    def name_of(self, matched):
+        spelling = " ".join(matched.split())
+        if spelling in self.exact:
+            return self.names[self.exact[spelling]]
+        return self.names[self.folded[spelling.translate(FOLD_QUOTES)][1]]
+
+    def find(self, text):
+        folded = text.translate(FOLD_QUOTES)
+        present = {}
+
+        def has(word):
+            if word not in present:
+                present[word] = word in folded
+            return present[word]
+
+        forms = []
+        for first, candidates in self.by_first_word.items():
+            if has(first):
+                forms.extend(s for s, rest in candidates if all(has(w) for w in rest))
         if not forms:
-            return counts
+            return []
         forms.sort(key=len, reverse=True)
-        alternatives = "|".join(r"\s+".join(re.escape(word) for word in f.split(" ")) for f in forms)
-        pattern = re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)")
-        for m in pattern.finditer(text):
-            name = self.canonical[" ".join(m.group().split())]
-            counts[name] = counts.get(name, 0) + 1
-        return counts
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(form_pattern(f) for f in forms) + r")(?!\w)")
+        return [(m.start(), m.end(), self.name_of(m.group())) for m in pattern.finditer(text)]
+
+
+def count(spans):
+    counts = {}
+    for _, _, name in spans:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def main():
@@ -85,9 +149,10 @@ def main():
     ap.add_argument("--input", required=True)
     ap.add_argument("--sagas")
     ap.add_argument("--output")
+    ap.add_argument("--spans", action="store_true")
     args = ap.parse_args()
 
-    entities = load_dictionary(args.entities)
+    entities, titles = load_dictionary(args.entities)
     saga_of = {}
     if args.sagas:
         with open(args.sagas, encoding="utf-8") as f:
@@ -105,9 +170,12 @@ def main():
             doc = json.loads(line)
             saga = saga_of.get(str(doc["id"]), "")
             if saga not in scopes:
-                scopes[saga] = Scope(entities, saga)
-            mentions = scopes[saga].count(doc["text"])
-            out.write(json.dumps({"id": doc["id"], "mentions": mentions}, ensure_ascii=False) + "\n")
+                scopes[saga] = Scope(entities, titles, saga)
+            spans = scopes[saga].find(doc["text"])
+            result = {"id": doc["id"], "mentions": count(spans)}
+            if args.spans:
+                result["spans"] = [list(span) for span in spans]
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
     out.close()
 
 
