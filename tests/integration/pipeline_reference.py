@@ -39,9 +39,9 @@ def main():
             fields = line.rstrip("\n").split("\t")
             label_of[fields[id_col]] = fields[label_col]
 
-    entities = entity_reference.load_dictionary(args.entities)
+    entities, titles = entity_reference.load_dictionary(args.entities)
     scopes = {}
-    known_sagas = set(args.sagas.split(",")) | {e[1] for e in entities if e[1]}
+    known_sagas = set(args.sagas.split(",")) | {e[1] for e in entities if e[1]} | {t[0] for t in titles if t[0]}
     sagas = {s: [0, 0] for s in known_sagas}
     empty = [0, 0]
     totals = {}  # (saga, entity) -> [mentions, readers]
@@ -71,8 +71,8 @@ def main():
             key = (saga, text)
             if key not in counted:
                 if saga not in scopes:
-                    scopes[saga] = entity_reference.Scope(entities, saga)
-                counted[key] = scopes[saga].count(text)
+                    scopes[saga] = entity_reference.Scope(entities, titles, saga)
+                counted[key] = entity_reference.count(scopes[saga].find(text))
             for name, n in counted[key].items():
                 t = totals.setdefault((saga, name), [0, 0])
                 t[0] += n
