@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "support/shared_data.h"
+#include "text/python_reference_testing.h"
 
 namespace sagaflow::text {
 namespace {
@@ -170,7 +171,8 @@ TEST(LoadFileTest, DetectsFormat) {
   EXPECT_FALSE(EntityDictionary::LooksCurated(std::string_view("\xf0\0\0", 3)));  // found by the fuzzer
   EXPECT_TRUE(EntityDictionary::LooksCurated("# \xff\nsaga\tname\tkind\taliases\n"));
 
-  const std::string path = ::testing::TempDir() + "/entity_dictionary_test_flat.txt";
+  const testing::TempDir dir;
+  const std::string path = dir.File("flat.txt");
   { std::ofstream(path) << "# not a comment in a flat list\nJon\n"; }
   auto dict = EntityDictionary::LoadFile(path);
   ASSERT_TRUE(dict.ok());

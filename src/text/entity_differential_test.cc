@@ -17,10 +17,18 @@
 #include "support/shared_data.h"
 #include "text/entity_forms.h"
 #include "text/entity_matcher.h"
+#include "text/python_reference_testing.h"
 #include "util/json_writer.h"
 
 namespace sagaflow::text {
 namespace {
+
+// A file in this process's own directory: ctest runs the tests of this file
+// as concurrent processes, which must not share paths.
+std::string ScratchFile(const std::string& name) {
+  static const testing::TempDir dir;
+  return dir.File(name);
+}
 
 // id (as compact JSON) -> canonical name -> count
 using Counts = std::map<std::string, std::map<std::string, uint32_t>>;
@@ -38,7 +46,7 @@ std::map<std::string, std::string> ReadSagas(const std::string& tsv_path) {
 }
 
 Counts RunReference(const std::string& dict, const std::string& input, const std::string& sagas) {
-  const std::string out = ::testing::TempDir() + "/entity_reference_out.jsonl";
+  const std::string out = ScratchFile("entity_reference_out.jsonl");
   std::string cmd = sagaflow::testing::Python() + " " + sagaflow::testing::SourceDir() +
                     "/tests/reference/entity_reference.py --entities '" + dict + "' --input '" + input +
                     "' --output '" + out + "'";
@@ -118,7 +126,7 @@ TEST(EntityDifferentialTest, CorpusWithCuratedDictionaryAndTitles) {
   SAGAFLOW_REQUIRE_SHARED(texts, "corpus/texts.jsonl");
   SAGAFLOW_REQUIRE_SHARED(sagas, "models/sklearn-predictions.tsv");
   std::ifstream in(sagaflow::testing::SourceDir() + "/data/entities/sagas.tsv", std::ios::binary);
-  const std::string dict = ::testing::TempDir() + "/entity_titles_dict.tsv";
+  const std::string dict = ScratchFile("entity_titles_dict.tsv");
   {
     std::ofstream out(dict, std::ios::binary);
     for (std::string line; std::getline(in, line);) {
@@ -157,6 +165,9 @@ constexpr char kHardDictionary[] =
     "*\tLord\ttitle\tL'd|Lords\n"
     "hp\tProfessor\ttitle\tProfessors|Prof.\n"
     "got\tSnow Man\tcharacter\tSnow|Lord Jon\n"
+    "got\tPycelle\tcharacter\n"
+    "got\tMaester Pycelle Jr\tcharacter\tMaester Pycelle\n"
+    "got\tGrand\ttitle\tGrand Maester\n"
     "hp\tStra\xc3\x9f"
     "e\tcharacter\t\xc3\x9f|Ma\xc3\x9f"
     "e Moody\n"
@@ -232,10 +243,9 @@ struct Pieces {
 };
 
 void GenerateAndCompare(bool flat) {
-  const std::string dir = ::testing::TempDir();
   auto curated = EntityDictionary::FromCurated(kHardDictionary);
   ASSERT_TRUE(curated.ok()) << curated.status().ToString();
-  std::string dict_path = dir + "/entity_generated_dict.tsv";
+  std::string dict_path = ScratchFile("entity_generated_dict.tsv");
   {
     std::ofstream out(dict_path, std::ios::binary);
     if (!flat) {
@@ -250,7 +260,8 @@ void GenerateAndCompare(bool flat) {
   const Pieces pieces(*curated);
   const char* sagas[] = {"", "got", "lotr", "hp", "xx"};
   std::mt19937 rng(20240601);
-  std::string texts_path = dir + "/entity_generated_texts.jsonl", sagas_path = dir + "/entity_generated_sagas.tsv";
+  std::string texts_path = ScratchFile("entity_generated_texts.jsonl"),
+              sagas_path = ScratchFile("entity_generated_sagas.tsv");
   {
     std::ofstream texts(texts_path, std::ios::binary), saga_tsv(sagas_path, std::ios::binary);
     for (int k = 0; k < 4000; ++k) {

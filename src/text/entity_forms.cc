@@ -52,13 +52,45 @@ Status ForEachQuoteSpelling(const std::string& s, Fn&& fn) {
   }
 }
 
+// The factors of tiers 1 and 3 (TitledForms).
+Status FactorTitled(const EntityDictionary& dict, std::string_view saga,
+                    const std::map<std::string, uint32_t>& explicit_forms, TitledForms* out) {
+  std::string upper;
+  for (const Title& title : dict.titles()) {
+    if (!title.saga.empty() && title.saga != saga) continue;
+    for (const std::string& spelling : title.spellings) {
+      upper.clear();
+      AppendUppercase(spelling, &upper);
+      SAGAFLOW_RETURN_IF_ERROR(
+          ForEachQuoteSpelling(spelling, [&](const std::string& v) { out->paths[v] |= kTitleAsWritten; }));
+      SAGAFLOW_RETURN_IF_ERROR(
+          ForEachQuoteSpelling(upper, [&](const std::string& v) { out->paths[v] |= kTitleAllCaps; }));
+    }
+  }
+  if (out->paths.empty()) return Status::Ok();
+  auto offer = [](std::map<std::string, uint32_t>* names, const std::string& s, uint32_t k) {
+    auto [it, inserted] = names->emplace(s, k);
+    if (!inserted) it->second = std::min(it->second, k);
+  };
+  for (const auto& [form, k] : explicit_forms) {
+    if (dict.entities()[k].kind != "character") continue;
+    upper.clear();
+    AppendUppercase(form, &upper);
+    SAGAFLOW_RETURN_IF_ERROR(ForEachQuoteSpelling(form, [&](const std::string& v) { offer(&out->names, v, k); }));
+    SAGAFLOW_RETURN_IF_ERROR(
+        ForEachQuoteSpelling(upper, [&](const std::string& v) { offer(&out->all_caps_names, v, k); }));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool IsQuoteVariant(char32_t c) noexcept { return c == '\'' || c == 0x2019 || c == 0x2018; }
 
 Result<ScopeForms> ExpandScopeForms(const EntityDictionary& dict, std::string_view saga) {
   const auto& entities = dict.entities();
-  ScopeForms scope{std::string(saga), {}, 0};
+  ScopeForms scope;
+  scope.saga = std::string(saga);
 
   // Tier 0. The saga's own entries first, so that they shadow unscoped ones.
   std::map<std::string, uint32_t> explicit_forms;
@@ -112,8 +144,10 @@ Result<ScopeForms> ExpandScopeForms(const EntityDictionary& dict, std::string_vi
 
   for (const auto& [s, claim] : claims) {
     scope.form.emplace_hint(scope.form.end(), s, claim.second);
+    if (claim.first % 2 == 0) scope.direct.emplace_hint(scope.direct.end(), s, claim.second);
     scope.explicit_forms += claim.first == 0;
   }
+  SAGAFLOW_RETURN_IF_ERROR(FactorTitled(dict, saga, explicit_forms, &scope.titled));
   return scope;
 }
 

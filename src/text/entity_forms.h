@@ -32,10 +32,29 @@ namespace sagaflow::text {
 // would number 3^n).
 inline constexpr int kMaxQuotesPerForm = 5;
 
+// How a title spelling may be followed by a character form (TitledForms).
+enum TitleCase : uint8_t {
+  kTitleAsWritten = 1,  // "Ser " + a form as written or in a quote spelling
+  kTitleAllCaps = 2,    // "SER " + a form's ALL-CAPS spelling (or its quote spellings)
+};
+
+// Tiers 1 and 3 factored as title spelling x character form, so that a
+// matcher need not hold every product: `form` has exactly the strings
+// path + ' ' + name for path in `paths` and name in the map its case bits
+// name, besides the direct ones.
+struct TitledForms {
+  std::map<std::string, uint8_t> paths;             // title spellings (quote and ALL-CAPS too) -> TitleCase bits
+  std::map<std::string, uint32_t> names;            // character forms, quote spellings -> entity
+  std::map<std::string, uint32_t> all_caps_names;   // their ALL-CAPS spellings, quote spellings -> entity
+};
+
 struct ScopeForms {
-  std::string saga;                      // "" = the unscoped entries only (texts of unknown saga)
-  std::map<std::string, uint32_t> form;  // string -> entity index
-  size_t explicit_forms = 0;             // how many strings are of tier 0
+  std::string saga;                        // "" = the unscoped entries only (texts of unknown saga)
+  std::map<std::string, uint32_t> form;    // every string -> entity index
+  std::map<std::string, uint32_t> direct;  // the strings of `form` won by tiers 0 and 2
+  TitledForms titled;                      // the rest of `form`, factored (a string may resolve apart from
+                                           // its factors when two products collide: `form` decides)
+  size_t explicit_forms = 0;               // how many strings are of tier 0
 };
 
 // The scopes a matcher needs: "" first, then every saga of kSagas that has

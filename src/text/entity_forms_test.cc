@@ -126,5 +126,38 @@ TEST(EntityFormsTest, MatcherCountsTitleFormsAsOneMention) {
   EXPECT_EQ(dict.entities()[spans[1].entity].name, "Tom");
 }
 
+// The matcher holds title x character form as two factors; where two products
+// spell the same string ("Grand Maester" + "Pycelle", "Grand" + "Maester
+// Pycelle") it must still follow the forms' rule: the lowest entity wins.
+// Mixed spellings ("SER Jaime", "Ser JAIME") are no product and never match.
+TEST(EntityFormsTest, MatcherFollowsTheFormsWhereTitleProductsCollide) {
+  for (const bool pycelle_first : {true, false}) {
+    const std::string pycelle = "got\tPycelle\tcharacter\n";
+    const std::string maester = "got\tMaester Pycelle Jr\tcharacter\tMaester Pycelle\n";
+    const EntityDictionary dict = Curated(std::string(kRows) + "got\tGrand\ttitle\tGrand Maester\n" +
+                                          (pycelle_first ? pycelle + maester : maester + pycelle));
+    const std::string expected = pycelle_first ? "Pycelle" : "Maester Pycelle Jr";
+    EXPECT_EQ(Resolve(dict, "got", {"Grand Maester Pycelle"})["Grand Maester Pycelle"], expected);
+    auto matcher = EntityMatcher::Build(dict);
+    ASSERT_TRUE(matcher.ok()) << matcher.status().ToString();
+    for (const auto& [text, surface] : std::map<std::string, std::string>{
+             {"Grand Maester Pycelle", "Grand Maester Pycelle"},
+             {"GRAND MAESTER PYCELLE", "GRAND MAESTER PYCELLE"},
+             {"x Grand  Maester\tPycelle.", "Grand  Maester\tPycelle"}}) {
+      std::vector<MentionSpan> spans;
+      matcher->Find(text, "got", &spans);
+      ASSERT_EQ(spans.size(), 1u) << text;
+      EXPECT_EQ(dict.entities()[spans[0].entity].name, expected) << text;
+      EXPECT_EQ(text.substr(spans[0].begin, spans[0].end - spans[0].begin), surface);
+    }
+    const std::string mixed = "SER Jaime, Ser JAIME";
+    std::vector<MentionSpan> spans;
+    matcher->Find(mixed, "got", &spans);
+    std::vector<std::string> surfaces;
+    for (const MentionSpan& m : spans) surfaces.push_back(mixed.substr(m.begin, m.end - m.begin));
+    EXPECT_EQ(surfaces, (std::vector<std::string>{"Jaime", "JAIME"}));
+  }
+}
+
 }  // namespace
 }  // namespace sagaflow::text

@@ -12,6 +12,7 @@
 
 #include "text/entity_forms.h"
 #include "text/entity_matcher_kernel.h"
+#include "text/entity_trie.h"
 #include "text/unicode.h"
 
 // How Count finds matches fast (the rules are in entity_matcher.h):
@@ -31,7 +32,10 @@
 //    trie state after it.
 // 3. From there a byte trie (a double array) is walked, taking a form's
 //    space on a whole run of IsSpace characters and remembering the longest
-//    accepting state whose next character is not a word character.
+//    accepting state whose next character is not a word character. Title
+//    + character forms are not in that trie as products: after a title and
+//    its space the walk also tries a trie of character forms (entity_trie.h),
+//    so a dictionary with dozens of titles stays the size of its forms.
 // Forms that begin with any other byte are walked from the trie's root.
 
 namespace sagaflow::text {
@@ -40,15 +44,12 @@ namespace {
 
 using namespace matcher_internal;  // NOLINT: the matcher's own internals
 
-// The surface forms of one scope as a byte trie laid out as a double array:
-// the child of state s on byte c is t = slots_[s].base + c when
-// slots_[t].check == s, so a transition is one load and one compare. The
-// edge labelled ' ' is kept apart as space_child, taken on a whole run of
-// IsSpace characters.
+// The strings of one scope (EntityForms) as a main trie of the direct
+// strings and the title paths, and two name tries that the title states
+// lead into (entity_trie.h), with the filters of steps 1 and 2.
 class ScopeAutomaton {
  public:
-  // forms: surface form -> entity index; forms are normalized and unique.
-  explicit ScopeAutomaton(const std::map<std::string, uint32_t>& forms);
+  explicit ScopeAutomaton(const ScopeForms& forms);
 
   bool empty() const { return empty_; }
   // Calls on_match(entity, begin, end) for every match s[begin, end), left to right. kAvx2: with the
@@ -57,22 +58,13 @@ class ScopeAutomaton {
   void Scan(const uint8_t* s, size_t n, OnMatch&& on_match) const noexcept;
 
  private:
-  static constexpr uint32_t kNoParent = UINT32_MAX;  // check of a slot no byte leads to
-  struct Slot {
-    uint32_t check = kNoParent;  // parent state
-    uint32_t base = 0;           // children at base + byte
-    uint32_t space_child = 0;    // 0 = none (the root, slot 0, is never a child)
-    int32_t entity = -1;         // >= 0: a surface form ends here
-  };
-
-  uint32_t Child(uint32_t state, uint8_t c) const noexcept {
-    const uint32_t t = slots_[state].base + c;  // slots_ has 256 spare slots: always in range
-    return slots_[t].check == state ? t : 0;
+  size_t Walk(const uint8_t* s, size_t n, uint32_t state, size_t i, int32_t* entity) const noexcept {
+    return main_.Walk(s, n, state, i, entity, names_, all_caps_names_);
   }
-  void Place(const std::map<std::string, uint32_t>& forms);
-  size_t Walk(const uint8_t* s, size_t n, uint32_t state, size_t i, int32_t* entity) const noexcept;
+  void IndexFirstRuns(const std::vector<std::string>& strings);
 
-  std::vector<Slot> slots_;  // slots_[0] is the root
+  Trie names_, all_caps_names_;  // before main_, which is built with them
+  Trie main_;
   FirstRunTable first_runs_;
   StartBytes start_;
   bool empty_;
@@ -84,115 +76,69 @@ size_t FirstRunLength(std::string_view form) {
   return length;
 }
 
-ScopeAutomaton::ScopeAutomaton(const std::map<std::string, uint32_t>& forms)
-    : first_runs_(forms.size()), start_(forms), empty_(forms.empty()) {
-  Place(forms);
-  for (const auto& [form, entity] : forms) {
+// The strings a match can begin with: the direct forms, and the title paths
+// with their space (any byte may follow it, as far as StartBytes looks).
+std::vector<std::string> Beginnings(const ScopeForms& forms) {
+  std::vector<std::string> out;
+  out.reserve(forms.direct.size() + forms.titled.paths.size());
+  for (const auto& [form, entity] : forms.direct) out.push_back(form);
+  for (const auto& [path, cases] : forms.titled.paths) out.push_back(path + ' ');
+  return out;
+}
+
+// The main trie: the direct strings, and every product string that the
+// factored tries would resolve to another entity than `form` says (two
+// products that collide), which then wins as a direct string.
+Trie MainTrie(const ScopeForms& forms, const Trie& names, const Trie& all_caps_names) {
+  Trie main(forms.direct, forms.titled.paths);
+  std::map<std::string, uint32_t> overrides;
+  for (const auto& [s, entity] : forms.form) {
+    if (forms.direct.count(s) != 0) continue;
+    int32_t found = -1;
+    const size_t end =
+        main.Walk(reinterpret_cast<const uint8_t*>(s.data()), s.size(), 0, 0, &found, names, all_caps_names);
+    if (end != s.size() || found != static_cast<int32_t>(entity)) overrides.emplace(s, entity);
+  }
+  if (overrides.empty()) return main;
+  overrides.insert(forms.direct.begin(), forms.direct.end());
+  return Trie(overrides, forms.titled.paths);
+}
+
+ScopeAutomaton::ScopeAutomaton(const ScopeForms& forms)
+    : names_(forms.titled.names, {}),
+      all_caps_names_(forms.titled.all_caps_names, {}),
+      main_(MainTrie(forms, names_, all_caps_names_)),
+      first_runs_(forms.direct.size() + forms.titled.paths.size()),
+      start_(Beginnings(forms)),
+      empty_(forms.form.empty()) {
+  IndexFirstRuns(Beginnings(forms));
+}
+
+void ScopeAutomaton::IndexFirstRuns(const std::vector<std::string>& strings) {
+  for (const std::string& form : strings) {
     const size_t run = FirstRunLength(form);
     if (run == 0) continue;  // walked from the root
     const size_t prefix = std::min<size_t>(run, 8);
     uint32_t state = 0;
-    for (size_t j = 0; j < prefix; ++j) state = Child(state, static_cast<uint8_t>(form[j]));
+    for (size_t j = 0; j < prefix; ++j) state = main_.Child(state, static_cast<uint8_t>(form[j]));
     FirstRunTable::Entry entry{LoadKey(reinterpret_cast<const uint8_t*>(form.data()), prefix, 0), state,
                                static_cast<uint32_t>(std::min<size_t>(run, 9))};
-    const Slot& slot = slots_[state];
     bool byte_children = false;
-    for (int c = 0; c < 256; ++c) byte_children |= Child(state, static_cast<uint8_t>(c)) != 0;
-    if (run <= 8 && slot.entity < 0 && slot.space_child != 0 && !byte_children) {
+    for (int c = 0; c < 256; ++c) byte_children |= main_.Child(state, static_cast<uint8_t>(c)) != 0;
+    const uint32_t space_child = main_.SpaceChild(state);
+    if (run <= 8 && !main_.Accepts(state) && space_child != 0 && !byte_children) {
       entry.only_space = true;
+      const uint8_t cases = main_.TitleCases(space_child);
       for (int c = 0; c < 256; ++c) {
-        if (Child(slot.space_child, static_cast<uint8_t>(c)) != 0) entry.follow |= uint64_t{1} << (c & 63);
+        const auto b = static_cast<uint8_t>(c);
+        if (main_.Child(space_child, b) != 0 || ((cases & kTitleAsWritten) && names_.Child(0, b) != 0) ||
+            ((cases & kTitleAllCaps) && all_caps_names_.Child(0, b) != 0)) {
+          entry.follow |= uint64_t{1} << (c & 63);
+        }
       }
     }
     first_runs_.Insert(entry);
   }
-}
-
-void ScopeAutomaton::Place(const std::map<std::string, uint32_t>& forms) {
-  // Build with ordered child maps, then place the states breadth-first.
-  struct Draft {
-    std::map<uint8_t, uint32_t> kids;
-    int32_t entity = -1;
-  };
-  std::vector<Draft> draft(1);
-  for (const auto& [form, entity] : forms) {
-    uint32_t node = 0;
-    for (char ch : form) {
-      auto [it, inserted] = draft[node].kids.emplace(static_cast<uint8_t>(ch), static_cast<uint32_t>(draft.size()));
-      if (inserted) draft.emplace_back();
-      node = it->second;
-    }
-    draft[node].entity = static_cast<int32_t>(entity);
-  }
-
-  // First fit: a state's byte children go to the lowest base whose slots
-  // are all free; a space child takes the lowest free slot.
-  std::vector<bool> used(1, true);  // the root
-  size_t first_free = 1;
-  auto is_free = [&](size_t slot) { return slot >= used.size() || !used[slot]; };
-  auto take = [&](size_t slot) {
-    if (slot >= used.size()) used.resize(slot + 1, false);
-    used[slot] = true;
-    while (!is_free(first_free)) ++first_free;
-  };
-  slots_.resize(256 + 1);
-  std::vector<std::pair<uint32_t, uint32_t>> queue{{0, 0}};  // (draft node, state)
-  std::vector<std::pair<uint8_t, uint32_t>> bytes;           // (label, draft child)
-  for (size_t q = 0; q < queue.size(); ++q) {
-    const auto [node, state] = queue[q];
-    const Draft& d = draft[node];
-    bytes.clear();
-    for (const auto& [label, child] : d.kids) {
-      if (label != ' ') bytes.emplace_back(label, child);
-    }
-    uint32_t base = 0;
-    if (!bytes.empty()) {
-      size_t b = first_free > bytes[0].first ? first_free - bytes[0].first : 1;
-      while (!std::all_of(bytes.begin(), bytes.end(), [&](const auto& e) { return is_free(b + e.first); })) ++b;
-      base = static_cast<uint32_t>(b);
-    }
-    for (const auto& [label, child] : bytes) {
-      take(base + label);
-      queue.emplace_back(child, base + label);
-    }
-    uint32_t space_child = 0;
-    if (auto it = d.kids.find(' '); it != d.kids.end()) {
-      space_child = static_cast<uint32_t>(first_free);
-      take(space_child);
-      queue.emplace_back(it->second, space_child);
-    }
-    slots_.resize(std::max(slots_.size(), used.size() + 256));
-    Slot& slot = slots_[state];
-    slot.base = base;
-    slot.space_child = space_child;
-    slot.entity = d.entity;
-    for (const auto& [label, child] : bytes) slots_[base + label].check = state;
-  }
-}
-
-// From `state` at s[i], the end of the longest form whose next character is
-// not a word character (setting *entity), or 0.
-size_t ScopeAutomaton::Walk(const uint8_t* s, size_t n, uint32_t state, size_t i, int32_t* entity) const noexcept {
-  size_t best = 0;
-  for (;;) {
-    const Slot& slot = slots_[state];
-    if (slot.entity >= 0 && (i == n || !IsWordAt(s, n, i))) {
-      best = i;
-      *entity = slot.entity;
-    }
-    if (i >= n) break;
-    if (slot.space_child != 0) {
-      if (size_t j = SpaceRunEnd(s, n, i); j != i) {
-        state = slot.space_child;
-        i = j;
-        continue;
-      }
-    }
-    state = Child(state, s[i]);
-    if (state == 0) break;
-    ++i;
-  }
-  return best;
 }
 
 // Appends the offsets of the set bits of `mask` (+ base) to out[*count...],
@@ -347,14 +293,14 @@ Result<EntityMatcher> EntityMatcher::Build(const EntityDictionary& dict, const M
   auto scopes = ExpandForms(dict);  // scopes->front() is the unscoped one
   if (!scopes.ok()) return scopes.status();
   auto impl =
-      std::unique_ptr<Impl>(new Impl{ScopeAutomaton(scopes->front().form), {}, dict.entities().size(), ScanPortable});
+      std::unique_ptr<Impl>(new Impl{ScopeAutomaton(scopes->front()), {}, dict.entities().size(), ScanPortable});
 #ifdef SAGAFLOW_HAVE_AVX2_KERNEL
   if (options.simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")) impl->scan = ScanAvx2;
 #else
   (void)options;
 #endif
   for (size_t k = 1; k < scopes->size(); ++k) {
-    impl->scoped.emplace_back((*scopes)[k].saga, ScopeAutomaton((*scopes)[k].form));
+    impl->scoped.emplace_back((*scopes)[k].saga, ScopeAutomaton((*scopes)[k]));
   }
   return EntityMatcher(std::move(impl));
 }

@@ -63,9 +63,9 @@ struct StartBytes {
   alignas(32) uint8_t lo[kDepth][32] = {};
   alignas(32) uint8_t hi[kDepth][32] = {};
 
-  explicit StartBytes(const std::map<std::string, uint32_t>& forms) {
+  explicit StartBytes(const std::vector<std::string>& forms) {
     std::vector<uint8_t> own_bucket;  // lowercase first bytes with a bucket of their own
-    for (const auto& [form, entity] : forms) {
+    for (const std::string& form : forms) {
       const uint8_t b = static_cast<uint8_t>(form[0]);
       if (b >= 'a' && b <= 'z' && own_bucket.size() < 5 &&
           std::find(own_bucket.begin(), own_bucket.end(), b) == own_bucket.end()) {
@@ -78,7 +78,7 @@ struct StartBytes {
       return b >> 4 == 4 ? 1u << 5 : b >> 4 == 5 ? 1u << 6 : 1u << 7;
     };
     const std::array<bool, 256>& space_lead = SpaceLeadBytes();
-    for (const auto& [form, entity] : forms) {
+    for (const std::string& form : forms) {
       const uint8_t bucket = bucket_of(static_cast<uint8_t>(form[0]));
       const size_t space = form.find(' ');
       for (size_t at = 0; at < kDepth; ++at) {
