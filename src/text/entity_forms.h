@@ -43,9 +43,9 @@ enum TitleCase : uint8_t {
 // path + ' ' + name for path in `paths` and name in the map its case bits
 // name, besides the direct ones.
 struct TitledForms {
-  std::map<std::string, uint8_t> paths;             // title spellings (quote and ALL-CAPS too) -> TitleCase bits
-  std::map<std::string, uint32_t> names;            // character forms, quote spellings -> entity
-  std::map<std::string, uint32_t> all_caps_names;   // their ALL-CAPS spellings, quote spellings -> entity
+  std::map<std::string, uint8_t> paths;            // title spellings (quote and ALL-CAPS too) -> TitleCase bits
+  std::map<std::string, uint32_t> names;           // character forms, quote spellings -> entity
+  std::map<std::string, uint32_t> all_caps_names;  // their ALL-CAPS spellings, quote spellings -> entity
 };
 
 struct ScopeForms {

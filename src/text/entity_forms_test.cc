@@ -140,10 +140,10 @@ TEST(EntityFormsTest, MatcherFollowsTheFormsWhereTitleProductsCollide) {
     EXPECT_EQ(Resolve(dict, "got", {"Grand Maester Pycelle"})["Grand Maester Pycelle"], expected);
     auto matcher = EntityMatcher::Build(dict);
     ASSERT_TRUE(matcher.ok()) << matcher.status().ToString();
-    for (const auto& [text, surface] : std::map<std::string, std::string>{
-             {"Grand Maester Pycelle", "Grand Maester Pycelle"},
-             {"GRAND MAESTER PYCELLE", "GRAND MAESTER PYCELLE"},
-             {"x Grand  Maester\tPycelle.", "Grand  Maester\tPycelle"}}) {
+    for (const auto& [text, surface] :
+         std::map<std::string, std::string>{{"Grand Maester Pycelle", "Grand Maester Pycelle"},
+                                            {"GRAND MAESTER PYCELLE", "GRAND MAESTER PYCELLE"},
+                                            {"x Grand  Maester\tPycelle.", "Grand  Maester\tPycelle"}}) {
       std::vector<MentionSpan> spans;
       matcher->Find(text, "got", &spans);
       ASSERT_EQ(spans.size(), 1u) << text;
