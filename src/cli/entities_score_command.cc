@@ -128,6 +128,7 @@ void WriteCounts(JsonWriter& w, const text::Counts& c) {
   w.Key("gold"), w.Int(c.gold);
   w.Key("predicted"), w.Int(c.predicted);
   w.Key("true_positives"), w.Int(c.true_positives);
+  w.Key("unscored"), w.Int(c.unscored);
   w.Key("precision"), w.Double(c.precision());
   w.Key("recall"), w.Double(c.recall());
   w.Key("f1"), w.Double(c.f1());
@@ -147,19 +148,21 @@ std::string FormatJson(const text::ScoreReport& r) {
   w.EndObject();
   w.Key("all");
   WriteCounts(w, r.overall);
-  w.Key("split");
-  w.BeginArray();
-  for (const text::SplitEntity& s : r.split) {
-    w.BeginObject();
-    w.Key("saga"), w.String(s.saga);
-    w.Key("entity"), w.String(s.entity);
-    w.Key("predicted_as");
+  for (const auto& [key, list] : {std::pair{"split", &r.split}, std::pair{"confusions", &r.confusions}}) {
+    w.Key(key);
     w.BeginArray();
-    for (const std::string& name : s.predicted_as) w.String(name);
+    for (const text::SplitEntity& s : *list) {
+      w.BeginObject();
+      w.Key("saga"), w.String(s.saga);
+      w.Key("entity"), w.String(s.entity);
+      w.Key("predicted_as");
+      w.BeginArray();
+      for (const std::string& name : s.predicted_as) w.String(name);
+      w.EndArray();
+      w.EndObject();
+    }
     w.EndArray();
-    w.EndObject();
   }
-  w.EndArray();
   for (const auto& [key, list] : {std::pair{"misses", &r.misses}, std::pair{"false_positives", &r.false_positives}}) {
     w.Key(key);
     w.BeginArray();
@@ -187,9 +190,13 @@ std::string FormatTable(const text::ScoreReport& r) {
   };
   for (const auto& [saga, c] : r.per_saga) row(saga.empty() ? "-" : saga, c);
   row("all", r.overall);
-  out += fmt::format("\nsplit entities: {}\n", r.split.empty() ? "none" : std::to_string(r.split.size()));
-  for (const text::SplitEntity& s : r.split) {
-    out += fmt::format("  {}\t{}\tpredicted as {}\n", s.saga, s.entity, fmt::join(s.predicted_as, " | "));
+  out += fmt::format("not scored (entities of kind other): {}\n", r.overall.unscored);
+  for (const auto& [title, list] : {std::pair{"split entities (two or more names stand for one entity)", &r.split},
+                                    std::pair{"confusions (mentions resolved to another entity)", &r.confusions}}) {
+    out += fmt::format("\n{}: {}\n", title, list->empty() ? "none" : std::to_string(list->size()));
+    for (const text::SplitEntity& s : *list) {
+      out += fmt::format("  {}\t{}\tpredicted as {}\n", s.saga, s.entity, fmt::join(s.predicted_as, " | "));
+    }
   }
   for (const auto& [title, list] :
        {std::pair{"misses (gold mentions no prediction matched)", &r.misses},
@@ -300,8 +307,13 @@ int RunScore(const ScoreOptions& o) {
       const auto cp = [&](uint32_t byte) {
         return static_cast<uint32_t>(std::lower_bound(offsets.begin(), offsets.end(), byte) - offsets.begin());
       };
-      s.predicted.push_back(
-          text::SpanMention{cp(m.begin), cp(m.end), t.text.substr(m.begin, m.end - m.begin), entities[m.entity].name});
+      const std::string_view kind = text::GoldKind(entities[m.entity].kind);
+      if (kind.empty()) {
+        ++s.unscored;
+        continue;
+      }
+      s.predicted.push_back(text::SpanMention{cp(m.begin), cp(m.end), t.text.substr(m.begin, m.end - m.begin),
+                                              entities[m.entity].name, std::string(kind)});
     }
     scored.push_back(std::move(s));
   }

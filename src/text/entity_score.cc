@@ -30,20 +30,37 @@ bool ParseOffset(std::string_view s, uint32_t* out) {
 
 }  // namespace
 
+std::string_view GoldKind(std::string_view dictionary_kind) noexcept {
+  if (dictionary_kind == "character") return "person";
+  if (dictionary_kind == "place") return "place";
+  if (dictionary_kind == "house" || dictionary_kind == "group") return "group";
+  return "";
+}
+
 ScoreReport Score(const std::vector<ScoredText>& texts) {
   ScoreReport report;
   std::map<std::tuple<std::string, std::string, std::string>, int64_t> misses, false_positives;
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> overlapped_by;  // (saga, gold entity) -> names
+  // (saga, gold entity) -> the predictions overlapping its mentions: name -> whether it may stand for it
+  std::map<std::pair<std::string, std::string>, std::map<std::string, bool>> overlapped_by;
+  std::set<std::pair<std::string, std::string>> gold_entities;  // (saga, name)
+  for (const ScoredText& t : texts) {
+    for (const GoldMention& g : t.gold) gold_entities.emplace(t.saga, g.entity);
+  }
   for (const ScoredText& t : texts) {
     Counts& c = report.per_saga[t.saga];
     ++c.texts;
     c.gold += static_cast<int64_t>(t.gold.size());
     c.predicted += static_cast<int64_t>(t.predicted.size());
+    c.unscored += t.unscored;
     std::vector<bool> matched(t.gold.size(), false);
     for (const SpanMention& p : t.predicted) {
       bool hit = false;
       for (size_t g = 0; g < t.gold.size(); ++g) {
-        if (Overlaps(p, t.gold[g])) overlapped_by[{t.saga, t.gold[g].entity}].insert(p.entity);
+        if (Overlaps(p, t.gold[g])) {
+          const bool stands_for = p.entity == t.gold[g].entity ||
+                                  (p.kind == t.gold[g].kind && gold_entities.count({t.saga, p.entity}) == 0);
+          overlapped_by[{t.saga, t.gold[g].entity}].emplace(p.entity, stands_for);
+        }
         if (!hit && !matched[g] && t.gold[g].entity == p.entity && Overlaps(p, t.gold[g])) {
           matched[g] = true;
           hit = true;
@@ -64,9 +81,13 @@ ScoreReport Score(const std::vector<ScoredText>& texts) {
     report.overall.gold += c.gold;
     report.overall.predicted += c.predicted;
     report.overall.true_positives += c.true_positives;
+    report.overall.unscored += c.unscored;
   }
   for (const auto& [key, names] : overlapped_by) {
-    if (names.size() >= 2) report.split.push_back(SplitEntity{key.first, key.second, {names.begin(), names.end()}});
+    SplitEntity same{key.first, key.second, {}}, other{key.first, key.second, {}};
+    for (const auto& [name, stands_for] : names) (stands_for ? same : other).predicted_as.push_back(name);
+    if (same.predicted_as.size() >= 2) report.split.push_back(std::move(same));
+    if (!other.predicted_as.empty()) report.confusions.push_back(std::move(other));
   }
   report.misses = Sorted(misses);
   report.false_positives = Sorted(false_positives);
