@@ -372,7 +372,7 @@ Result<Classifier> Classifier::FromJson(std::string_view text, const ClassifierO
 #define SAGAFLOW_ASSIGN(var, expr)                      \
   auto var##_result = (expr);                           \
   if (!var##_result.ok()) return var##_result.status(); \
-  auto var = std::move(var##_result).value()
+  auto var = std::move(var##_result).value()  // NOLINT(bugprone-macro-parentheses): var is the name declared
 
   SAGAFLOW_RETURN_IF_ERROR(
       r.CheckKeys(doc, "", {"format", "version", "labels", "vectorizer", "classifier"}, {"provenance"}));

@@ -24,7 +24,7 @@ std::string Python();
 // Assigns the path of a shared file to `var`, or skips (fails under CI=true).
 #define SAGAFLOW_REQUIRE_SHARED(var, relative)                                                             \
   std::string var = ::sagaflow::testing::SharedPath(relative);                                             \
-  if (var.empty()) {                                                                                       \
+  if ((var).empty()) {                                                                                     \
     if (::sagaflow::testing::InCi()) {                                                                     \
       FAIL() << "shared data missing under CI: " << ::sagaflow::testing::SharedDir() << "/" << (relative); \
     }                                                                                                      \

@@ -21,7 +21,7 @@ std::string UniqueDatabase();
 
 #define SAGAFLOW_REQUIRE_CLICKHOUSE(var)                                                                  \
   std::string var = ::sagaflow::sinks::clickhouse::testing::TestServerAddress();                          \
-  if (var.empty()) {                                                                                      \
+  if ((var).empty()) {                                                                                    \
     if (::sagaflow::testing::InCi()) FAIL() << "no ClickHouse test server under CI=true";                 \
     GTEST_SKIP() << "no ClickHouse test server (run through ctest, or set SAGAFLOW_CLICKHOUSE_TEST_DIR)"; \
   }
