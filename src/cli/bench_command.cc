@@ -116,7 +116,8 @@ Result<Corpus> LoadCorpus(const std::string& path) {
     auto outcome = (*docs)->Next(&doc, &reason);
     if (!outcome.ok()) return outcome.status();
     if (*outcome == io::JsonlDocuments::Outcome::kEnd) break;
-    if (*outcome == io::JsonlDocuments::Outcome::kRejected) return Status::Corruption(path + ": " + reason);
+    if (*outcome == io::JsonlDocuments::Outcome::kRejected)
+      return Status::Corruption(fmt::format("{}: {}", path, reason));
     corpus.texts.emplace_back(doc.text);
     corpus.bytes += doc.text.size();
   }

@@ -54,7 +54,7 @@ inline int Sagaflow(const std::string& args, std::string* out = nullptr, const s
 
 // Every query of `sagaflow query` over the store at `uri`, as JSON, one per line.
 inline std::string Answers(const std::string& uri) {
-  const std::string store = "--store " + Quote(uri) + " --format json ";
+  const std::string query = "query --store " + Quote(uri) + " --format json ";
   std::vector<std::string> queries = {"sagas", "rejected"};
   for (const char* saga : {"got", "lotr", "hp"}) {
     queries.push_back(std::string("top-entities --limit 0 --by mentions --saga ") + saga);
@@ -68,8 +68,8 @@ inline std::string Answers(const std::string& uri) {
   std::string all;
   for (const auto& q : queries) {
     std::string out;
-    EXPECT_EQ(Sagaflow("query " + store + q, &out), 0) << q;
-    all += q + ": " + out;
+    EXPECT_EQ(Sagaflow(query + q, &out), 0) << q;
+    all.append(q).append(": ").append(out);
   }
   return all;
 }

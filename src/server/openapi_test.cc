@@ -4,6 +4,7 @@
 // a body that matches the documented schema (types, required properties,
 // nullability, array items, recursively). Then the documented errors:
 // a missing token (401), a wrong method (405), bad enum values (400).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -45,10 +46,10 @@ std::string Mismatch(const json& v, const json& schema, const json& doc, const s
     }
     for (const auto& [k, sub] : v.items()) {
       if (schema.contains("properties") && schema["properties"].contains(k)) {
-        std::string m = Mismatch(sub, schema["properties"][k], doc, where + "." + k);
+        std::string m = Mismatch(sub, schema["properties"][k], doc, fmt::format("{}.{}", where, k));
         if (!m.empty()) return m;
       } else if (schema.contains("additionalProperties")) {
-        std::string m = Mismatch(sub, schema["additionalProperties"], doc, where + "." + k);
+        std::string m = Mismatch(sub, schema["additionalProperties"], doc, fmt::format("{}.{}", where, k));
         if (!m.empty()) return m;
       }
     }
@@ -156,7 +157,7 @@ TEST_F(OpenApiTest, EveryDocumentedRouteAnswersAsDocumented) {
       if (op.contains("requestBody")) body = op["requestBody"]["content"]["application/json"]["example"].dump();
       for (bool all : {false, true}) {
         const std::string url = Url(path, op, all);
-        ExpectDocumented(Call(*client_, method, url, body), op, method + " " + url);
+        ExpectDocumented(Call(*client_, method, url, body), op, fmt::format("{} {}", method, url));
       }
       // Without the token: 401 where the operation is protected, else answered.
       httplib::Client anonymous("127.0.0.1", server_->http().port());
@@ -168,10 +169,10 @@ TEST_F(OpenApiTest, EveryDocumentedRouteAnswersAsDocumented) {
       } else {
         EXPECT_EQ(r->status, 401) << method << " " << path;
       }
-      ExpectDocumented(r, op, method + " " + path + " without token");
+      ExpectDocumented(r, op, fmt::format("{} {} without token", method, path));
       // A method it does not document: 405, documented.
       const std::string other = method == "get" ? "delete" : "get";
-      ExpectDocumented(Call(*client_, other, Url(path, op, false), ""), op, other + " " + path);
+      ExpectDocumented(Call(*client_, other, Url(path, op, false), ""), op, fmt::format("{} {}", other, path));
       // Every enum parameter with a value outside the enum.
       for (const auto& p : op.value("parameters", json::array())) {
         if (!p["schema"].contains("enum")) continue;
@@ -180,7 +181,7 @@ TEST_F(OpenApiTest, EveryDocumentedRouteAnswersAsDocumented) {
         auto bad = Call(*client_, method, url, body);
         ASSERT_TRUE(bad);
         EXPECT_EQ(bad->status, 400) << url;
-        ExpectDocumented(bad, op, method + " " + url);
+        ExpectDocumented(bad, op, fmt::format("{} {}", method, url));
       }
     }
   }

@@ -123,7 +123,7 @@ Result<ScopeForms> ExpandScopeForms(const EntityDictionary& dict, std::string_vi
     if (!title.saga.empty() && title.saga != saga) continue;
     for (const std::string& spelling : title.spellings) {
       for (const auto& [form, k] : explicit_forms) {
-        if (entities[k].kind == "character") Offer(&claims, spelling + ' ' + form, Claim{1, k});
+        if (entities[k].kind == "character") Offer(&claims, fmt::format("{} {}", spelling, form), Claim{1, k});
       }
     }
   }

@@ -62,7 +62,7 @@ TEST(TokenizerTest, LongTokensAndBlockBoundaries) {
   for (size_t len : {1, 2, 63, 64, 65, 127, 128, 129, 1000}) {
     for (size_t pad : {0, 1, 62, 63, 64}) {
       std::string word(len, 'W');
-      std::string text = std::string(pad, ' ') + word + " Z " + word + "\u2019s";
+      std::string text = std::string(pad, ' ').append(word).append(" Z ").append(word).append("\u2019s");
       std::vector<std::string> expected;
       std::string lower(len, 'w');
       if (len >= 2) expected = {lower, lower};
