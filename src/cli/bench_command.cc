@@ -230,7 +230,7 @@ int RunBenchText(const BenchTextOptions& o) {
   if (o.anchors) {
     const std::string flat_names = (tmp / "flat-names.txt").string();
     const std::string curated_names = (tmp / "curated-names.txt").string();
-    for (Status st : {WriteSurfaceForms(*flat, flat_names), WriteSurfaceForms(*curated, curated_names)}) {
+    for (const Status& st : {WriteSurfaceForms(*flat, flat_names), WriteSurfaceForms(*curated, curated_names)}) {
       if (!st.ok()) {
         spdlog::error("bench text: {}", st.ToString());
         return 2;

@@ -541,8 +541,9 @@ TEST_F(ClickHouseStoreTest, AnswersEveryQueryLikeTheSqliteStore) {
              [](const query::RejectedRow& r) { return std::make_tuple(r.reason, r.events); }, "rejected");
   for (const std::string entity : {"Jon", "Tom", "Éowyn", "Harry", "Frodo", "Winterfell", "tom", "TOM", "o", "%", "_",
                                    "\\", "éowyn", "x' OR '1'='1", "Nobody"}) {
-    for (std::optional<std::string> saga : {std::optional<std::string>(), std::optional<std::string>("got"),
-                                            std::optional<std::string>("hp"), std::optional<std::string>("narnia")}) {
+    for (const std::optional<std::string>& saga :
+         {std::optional<std::string>(), std::optional<std::string>("got"), std::optional<std::string>("hp"),
+          std::optional<std::string>("narnia")}) {
       for (auto bucket : {query::Bucket::kHour, query::Bucket::kDay}) {
         for (const auto& w : {windows[0], windows[2], windows[4]}) {
           query::TrendQuery q{entity, saga, bucket, w};
