@@ -71,6 +71,7 @@ int RunDiscover(const DiscoverOptions& o) {
       fmt::join(
           [&] {
             std::vector<std::string> parts;
+            parts.reserve(per_saga.size());
             for (const auto& [saga, n] : per_saga) parts.push_back(fmt::format("{} {}", saga, n));
             return parts;
           }(),

@@ -97,6 +97,7 @@ inline std::vector<int64_t> CommittedOffsets(const std::string& brokers, const s
   for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
   EXPECT_EQ(rd_kafka_committed(*rk, list, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   std::vector<int64_t> out;
+  out.reserve(partitions);
   for (int p = 0; p < partitions; ++p) out.push_back(list->elems[p].offset >= 0 ? list->elems[p].offset : -1);
   rd_kafka_topic_partition_list_destroy(list);
   rd_kafka_destroy(*rk);
@@ -137,6 +138,7 @@ class Child {
   Child(const std::vector<std::string>& argv, const std::string& stdout_path, const std::string& log_path,
         bool with_stdin) {
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     int in[2] = {-1, -1}, out[2] = {-1, -1};

@@ -175,6 +175,7 @@ std::string Aligned(const Table& t) {
   };
   line(t.columns);
   std::vector<std::string> rule;
+  rule.reserve(width.size());
   for (size_t w : width) rule.push_back(std::string(w, '-'));
   line(rule);
   for (const auto& s : shown) line(s);

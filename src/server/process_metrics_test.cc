@@ -56,6 +56,7 @@ TEST(ProcessMetricsTest, OpenAndMaxDescriptors) {
   const double before = ReadProcessStats().open_fds;
   ASSERT_GT(before, 2);  // at least stdin, stdout, stderr
   std::vector<int> fds;
+  fds.reserve(7);
   for (int i = 0; i < 7; ++i) fds.push_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   EXPECT_EQ(ReadProcessStats().open_fds, before + 7);
   for (int fd : fds) ::close(fd);

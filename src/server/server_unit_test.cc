@@ -49,6 +49,7 @@ TEST(MetricsTest, ConcurrentUpdatesAreAllCounted) {
   CounterFamily* c = r.AddCounter("n_total", "n", {"t"});
   HistogramFamily* h = r.AddHistogram("d_seconds", "d", {});
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10000; ++i) {

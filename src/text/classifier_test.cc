@@ -256,6 +256,7 @@ TEST(ClassifierTest, IsMovableAndPredictsConcurrently) {
   double s[3];
   EXPECT_EQ(b.Predict("ring ring", s), 1);
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::atomic<int> wrong{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

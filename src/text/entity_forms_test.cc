@@ -108,6 +108,7 @@ TEST(EntityFormsTest, MatcherCountsTitleFormsAsOneMention) {
   const std::string text = "Ser  Jaime Lannister met Lord Snow, then SER JAIME and Jaime at King\xe2\x80\x99s Landing.";
   matcher->Find(text, "got", &spans);
   std::vector<std::pair<std::string, std::string>> found;
+  found.reserve(spans.size());
   for (const MentionSpan& m : spans) {
     found.emplace_back(text.substr(m.begin, m.end - m.begin), dict.entities()[m.entity].name);
   }
@@ -154,6 +155,7 @@ TEST(EntityFormsTest, MatcherFollowsTheFormsWhereTitleProductsCollide) {
     std::vector<MentionSpan> spans;
     matcher->Find(mixed, "got", &spans);
     std::vector<std::string> surfaces;
+    surfaces.reserve(spans.size());
     for (const MentionSpan& m : spans) surfaces.push_back(mixed.substr(m.begin, m.end - m.begin));
     EXPECT_EQ(surfaces, (std::vector<std::string>{"Jaime", "JAIME"}));
   }

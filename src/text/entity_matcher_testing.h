@@ -69,6 +69,7 @@ inline std::vector<Mention> NaiveCount(const EntityDictionary& dict, std::string
     }
   }
   std::vector<Mention> out;
+  out.reserve(counts.size());
   for (const auto& [k, n] : counts) out.push_back(Mention{k, n});
   return out;
 }

@@ -18,6 +18,7 @@ bool Overlaps(const SpanMention& a, const SpanMention& b) { return a.start < b.e
 
 std::vector<Tally> Sorted(const std::map<std::tuple<std::string, std::string, std::string>, int64_t>& counts) {
   std::vector<Tally> out;
+  out.reserve(counts.size());
   for (const auto& [key, n] : counts) out.push_back(Tally{std::get<0>(key), std::get<1>(key), std::get<2>(key), n});
   std::stable_sort(out.begin(), out.end(), [](const Tally& a, const Tally& b) { return a.count > b.count; });
   return out;
