@@ -51,7 +51,7 @@ TEST(MetricsTest, ConcurrentUpdatesAreAllCounted) {
   std::vector<std::thread> threads;
   threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
+    threads.emplace_back([&] {
       for (int i = 0; i < 10000; ++i) {
         c->With({std::to_string(i % 3)})->Increment();
         h->With({})->Observe(0.001 * (i % 7));
