@@ -186,7 +186,7 @@ void Add(HttpService* service, const std::shared_ptr<AnalyticsPool>& pool, const
 
 }  // namespace
 
-void AddAnalyticsRoutes(std::shared_ptr<AnalyticsPool> pool, HttpService* service) {
+void AddAnalyticsRoutes(const std::shared_ptr<AnalyticsPool>& pool, HttpService* service) {
   Add(service, pool, "/v1/top-entities", {"saga", "from", "to", "limit", "by"},
       [](const Params& p, AnalyticsPool::Lease& a, httplib::Response& res) {
         query::TopEntitiesQuery q;

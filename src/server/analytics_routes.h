@@ -62,7 +62,7 @@ class AnalyticsPool {
 };
 
 // `pool` null: no store configured; the routes answer 503 saying so.
-void AddAnalyticsRoutes(std::shared_ptr<AnalyticsPool> pool, HttpService* service);
+void AddAnalyticsRoutes(const std::shared_ptr<AnalyticsPool>& pool, HttpService* service);
 
 inline constexpr int64_t kMaxTopEntitiesLimit = 10000;
 inline constexpr int64_t kMaxDeadLettersLimit = 1000;

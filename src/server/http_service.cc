@@ -127,9 +127,9 @@ std::string GenericMessage(int status) {
 
 }  // namespace
 
-void SendJson(httplib::Response& res, int status, std::string body) {
+void SendJson(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
-  res.set_content(std::move(body), "application/json");
+  res.set_content(body, "application/json");
 }
 
 void SendError(httplib::Response& res, int status, std::string_view message) {
@@ -144,7 +144,7 @@ void SendError(httplib::Response& res, int status, std::string_view message) {
   w.String(events::Utf8Excerpt(message, 2048));
   w.EndObject();
   w.EndObject();
-  SendJson(res, status, std::move(body));
+  SendJson(res, status, body);
 }
 
 struct HttpService::Metrics {
@@ -199,7 +199,7 @@ HttpService::HttpService(HttpServiceOptions options) : options_(std::move(option
   server_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";
     try {
-      std::rethrow_exception(ep);
+      std::rethrow_exception(std::move(ep));
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {

@@ -89,7 +89,7 @@ struct Route {
 };
 
 // Writes `body` (a JSON document) with the status.
-void SendJson(httplib::Response& res, int status, std::string body);
+void SendJson(httplib::Response& res, int status, const std::string& body);
 // Writes {"error": {"code": status, "message": message}}; invalid UTF-8 in
 // the message (echoed input) is replaced by U+FFFD.
 void SendError(httplib::Response& res, int status, std::string_view message);

@@ -100,7 +100,7 @@ class TextRoutes {
     std::vector<double> scores;
     Predict(text, &out, &scores, nullptr);
     out.push_back('}');
-    SendJson(res, 200, std::move(out));
+    SendJson(res, 200, out);
   }
 
   void HandleV1Predict(const HttpRequest& req, httplib::Response& res) const {
@@ -121,7 +121,7 @@ class TextRoutes {
       if (!StringField(obj, "text", &text, res)) return;
       Predict(text, &out, &scores, nullptr);
       out.push_back('}');
-      SendJson(res, 200, std::move(out));
+      SendJson(res, 200, out);
       return;
     }
     simdjson::dom::array list;
@@ -146,7 +146,7 @@ class TextRoutes {
       out.push_back('}');
     }
     out.append("]}");
-    SendJson(res, 200, std::move(out));
+    SendJson(res, 200, out);
   }
 
   void HandleAnalyze(const HttpRequest& req, httplib::Response& res) const {
@@ -179,7 +179,7 @@ class TextRoutes {
       out.append(fmt::format(":{}", mentions[i].second));
     }
     out.append("}}");
-    SendJson(res, 200, std::move(out));
+    SendJson(res, 200, out);
   }
 
  private:

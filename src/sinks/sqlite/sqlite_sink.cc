@@ -36,7 +36,7 @@ std::string MultiRowMentionInsert() {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, SqliteOptions options) {
+Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, const SqliteOptions& options) {
   if (options.synchronous != "NORMAL" && options.synchronous != "FULL") {
     return Status::InvalidArgument("synchronous must be NORMAL or FULL");
   }

@@ -22,7 +22,7 @@ struct SqliteOptions {
 
 class SqliteSink final : public pipeline::Sink {
  public:
-  static Result<std::unique_ptr<SqliteSink>> Open(const std::string& path, SqliteOptions options = {});
+  static Result<std::unique_ptr<SqliteSink>> Open(const std::string& path, const SqliteOptions& options = {});
   ~SqliteSink() override;
 
   std::string Describe() const override { return "sqlite:" + db_->path(); }
