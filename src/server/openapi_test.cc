@@ -91,10 +91,10 @@ class OpenApiTest : public ::testing::Test {
 
   httplib::Result Call(httplib::Client& c, const std::string& method, const std::string& path,
                        const std::string& body) {
-    if (method == "get") return c.Get(path.c_str());
-    if (method == "post") return c.Post(path.c_str(), body, "application/json");
-    if (method == "delete") return c.Delete(path.c_str());
-    return c.Patch(path.c_str(), body, "application/json");
+    if (method == "get") return c.Get(path);
+    if (method == "post") return c.Post(path, body, "application/json");
+    if (method == "delete") return c.Delete(path);
+    return c.Patch(path, body, "application/json");
   }
 
   // Checks a response against the operation's documented responses.

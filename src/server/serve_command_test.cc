@@ -156,7 +156,7 @@ TEST_F(ServeCommandTest, AnswersLikeQueryAndStopsCleanlyOnSigterm) {
            {"/v1/saga-trend", "saga-trend"},
            {"/v1/rejected", "rejected"},
            {"/v1/rejected?list=true&limit=3", "rejected --list --limit 3"}}) {
-    auto r = client.Get(c.path.c_str());
+    auto r = client.Get(c.path);
     ASSERT_TRUE(r) << c.path;
     EXPECT_EQ(r->status, 200) << c.path << ": " << r->body;
     EXPECT_EQ(r->body, Output(query + c.args)) << c.path;

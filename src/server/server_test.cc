@@ -46,10 +46,10 @@ class ServerTest : public ::testing::Test {
   virtual HttpServiceOptions Options() { return {}; }
 
   httplib::Result Post(const std::string& path, const std::string& body, const std::string& type = "application/json") {
-    return client_->Post(path.c_str(), body, type.c_str());
+    return client_->Post(path, body, type);
   }
   httplib::Result Get(const std::string& path, const httplib::Params& params = {}) {
-    return client_->Get(path.c_str(), params, httplib::Headers{});
+    return client_->Get(path, params, httplib::Headers{});
   }
   static json Body(const httplib::Result& r) { return json::parse(r->body); }
 
