@@ -19,8 +19,6 @@ namespace fs = std::filesystem;
 using pipeline::Batch;
 using pipeline::Dimensions;
 using pipeline::EntityDim;
-using pipeline::EventRow;
-using pipeline::EventStatus;
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
