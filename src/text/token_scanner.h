@@ -69,7 +69,7 @@ struct PortableBlocks {
     const __m128i case_bit = _mm_set1_epi8(0x20), underscore = _mm_set1_epi8('_');
     const __m128i lower_bit = _mm_set1_epi8(lowercase ? 0x20 : 0);
 #pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) {
+    for (size_t k = 0; k < 4; ++k) {
       __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
       // Signed compares: bytes >= 0x80 are negative, so never in an ASCII range.
       __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, zero_m1), _mm_cmpgt_epi8(nine_p1, v));
@@ -112,7 +112,7 @@ struct Avx2Blocks {
     const __m256i case_bit = _mm256_set1_epi8(0x20), underscore = _mm256_set1_epi8('_');
     const __m256i lower_bit = _mm256_set1_epi8(lowercase ? 0x20 : 0);
 #pragma GCC unroll 2
-    for (int k = 0; k < 2; ++k) {
+    for (size_t k = 0; k < 2; ++k) {
       __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
       // Signed compares: bytes >= 0x80 are negative, so never in an ASCII range.
       __m256i digit = _mm256_and_si256(_mm256_cmpgt_epi8(v, zero_m1), _mm256_cmpgt_epi8(nine_p1, v));

@@ -65,7 +65,7 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
   if (name == "retry_initial_ms") return ms(&c->retry.initial, 1);
   if (name == "retry_max_ms") return ms(&c->retry.max, 1);
   if (name == "retry_give_up_s") {
-    SAGAFLOW_RETURN_IF_ERROR(ParseNumber<int64_t>(value, name, 0, 365 * 86400, &n));
+    SAGAFLOW_RETURN_IF_ERROR(ParseNumber<int64_t>(value, name, 0, int64_t{365} * 86400, &n));
     c->retry.give_up_after = std::chrono::seconds(n);
     return Status::Ok();
   }

@@ -425,7 +425,7 @@ std::vector<Batch> RandomHistory(uint64_t seed) {
         continue;
       }
       const int saga = static_cast<int>(rng() % 4) - 1;
-      const int64_t time = rng() % 4 == 0 ? times[rng() % 8] : static_cast<int64_t>(rng() % (86400 * 5));
+      const int64_t time = rng() % 4 == 0 ? times[rng() % 8] : static_cast<int64_t>(rng() % (uint64_t{86400} * 5));
       std::vector<std::pair<uint32_t, uint32_t>> mentions;
       if (saga >= 0) {
         for (uint32_t e = 0; e < 7; ++e) {

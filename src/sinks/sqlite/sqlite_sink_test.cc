@@ -178,12 +178,12 @@ class SqliteQueryTest : public SqliteStoreTest {
     auto sink = OpenSink();
     Batch b;
     // entity indexes: 0 Jon (got), 1 Frodo (lotr), 2 Winterfell (got), 3 Tom (unscoped)
-    AddEvent(&b, 0, 0, 100, 3600 * 0, {{0, 3}, {2, 1}});
-    AddEvent(&b, 1, 0, 50, 3600 * 1, {{0, 1}, {2, 4}});
+    AddEvent(&b, 0, 0, 100, int64_t{3600} * 0, {{0, 3}, {2, 1}});
+    AddEvent(&b, 1, 0, 50, int64_t{3600} * 1, {{0, 1}, {2, 4}});
     AddEvent(&b, 2, 0, 1000, 86400 + 60, {{3, 1}});
     AddEvent(&b, 3, 1, 70, 86400 + 120, {{1, 2}, {3, 2}});
-    AddEvent(&b, 4, -1, 30, 86400 * 2, {});
-    AddEvent(&b, 5, -1, 5, 86400 * 3, {});
+    AddEvent(&b, 4, -1, 30, int64_t{86400} * 2, {});
+    AddEvent(&b, 5, -1, 5, int64_t{86400} * 3, {});
     b.dead_letters.push_back({0, 6, 7, events::RejectReason::kInvalidJson, "malformed", "{", 1});
     b.dead_letters.push_back({0, 7, 8, events::RejectReason::kMissingField, "missing \"id\"", "{}", 2});
     b.dead_letters.push_back({0, 8, 9, events::RejectReason::kInvalidJson, "malformed", "[", 1});
