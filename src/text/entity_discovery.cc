@@ -206,7 +206,9 @@ std::vector<Proposal> EntityDiscovery::Proposals(int min_count) const {
     const Scope& scope = scope_of(saga);
     matcher_.Find(text, saga, &spans);
     const std::vector<Token>& toks = tokens[t];
-    auto word = [&](size_t k) { return std::string_view(text).substr(toks[k].begin, toks[k].end - toks[k].begin); };
+    auto word = [&, &text = text](size_t k) {
+      return std::string_view(text).substr(toks[k].begin, toks[k].end - toks[k].begin);
+    };
     auto is_name_word = [&](size_t k) {
       const Token& tok = toks[k];
       const std::string_view w = word(k);  // "I'm", "I’ll": the pronoun, not a name

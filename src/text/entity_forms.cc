@@ -76,9 +76,10 @@ Status FactorTitled(const EntityDictionary& dict, std::string_view saga,
     if (dict.entities()[k].kind != "character") continue;
     upper.clear();
     AppendUppercase(form, &upper);
-    SAGAFLOW_RETURN_IF_ERROR(ForEachQuoteSpelling(form, [&](const std::string& v) { offer(&out->names, v, k); }));
     SAGAFLOW_RETURN_IF_ERROR(
-        ForEachQuoteSpelling(upper, [&](const std::string& v) { offer(&out->all_caps_names, v, k); }));
+        ForEachQuoteSpelling(form, [&, &k = k](const std::string& v) { offer(&out->names, v, k); }));
+    SAGAFLOW_RETURN_IF_ERROR(
+        ForEachQuoteSpelling(upper, [&, &k = k](const std::string& v) { offer(&out->all_caps_names, v, k); }));
   }
   return Status::Ok();
 }
@@ -135,7 +136,7 @@ Result<ScopeForms> ExpandScopeForms(const EntityDictionary& dict, std::string_vi
     upper.clear();
     AppendUppercase(s, &upper);
     for (const std::string* base : {&s, static_cast<const std::string*>(&upper)}) {
-      SAGAFLOW_RETURN_IF_ERROR(ForEachQuoteSpelling(*base, [&](const std::string& spelling) {
+      SAGAFLOW_RETURN_IF_ERROR(ForEachQuoteSpelling(*base, [&, &s = s, &claim = claim](const std::string& spelling) {
         if (spelling != s) Offer(&variants, spelling, Claim{claim.first + 2, claim.second});
       }));
     }
