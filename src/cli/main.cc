@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "util/logging.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): CLI11 throws only on invalid option setup
   CLI::App app{"sagaflow: streaming text analytics for saga articles (classify, count entities, star schema)"};
   app.set_version_flag("--version", std::string("sagaflow ") + SAGAFLOW_VERSION);
   app.require_subcommand(1);
