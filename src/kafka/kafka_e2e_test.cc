@@ -51,13 +51,20 @@ TEST_F(KafkaEndToEndTest, ConsumersKilledAtRandomMomentsLoseAndRepeatNothing) {
   const unsigned seed = std::random_device{}();
   std::mt19937 rng(seed);
   // A new member waits for the killed one's session to expire (4 s) and
-  // for the group to rebalance before it reads: kill after 3-10 s.
-  std::uniform_int_distribution<int> delay_ms(3000, 10000);
+  // for the group to rebalance before it reads, which takes longer on a
+  // loaded machine: kill 0-3 s after it first stored something (or after
+  // 30 s without progress), so that the kills land mid-stream whatever the
+  // machine's speed.
+  std::uniform_int_distribution<int> delay_ms(0, 3000);
   const std::string db = Path("kafka.db");
   int kills = 0, mid_stream = 0;
   int64_t before = 0;
   while (kills < 5 || !producer->WaitFor(std::chrono::milliseconds(0))) {
     auto consumer = StartConsumer("killed", db, "consumer-" + std::to_string(kills), 60, "64");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (StoredRows(db) <= before && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     consumer->Kill(SIGKILL);
     ASSERT_EQ(consumer->Wait(), 128 + SIGKILL);

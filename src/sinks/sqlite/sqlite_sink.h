@@ -18,6 +18,12 @@ struct SqliteOptions {
   // consistent on power loss (the newest transactions may roll back, their
   // source positions with them); FULL also makes each commit survive power loss.
   std::string synchronous = "NORMAL";
+  // PRAGMA page_size of a database this sink creates (a power of two from
+  // 512 to 65536); an existing database keeps the size it was made with.
+  // Large pages: a batch's facts fill a few large WAL frames instead of many
+  // small ones, so the writer makes fewer system calls (see Open).
+  int page_size = kDefaultPageSize;
+  static constexpr int kDefaultPageSize = 65536;
 };
 
 class SqliteSink final : public pipeline::Sink {

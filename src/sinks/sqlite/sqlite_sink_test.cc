@@ -89,6 +89,32 @@ TEST_F(SqliteStoreTest, RefusesANewerSchema) {
   EXPECT_EQ(SqliteAnalytics::Open(path_).status().code(), Status::Code::kUnsupported);
 }
 
+int64_t PageSize(const std::string& path) {
+  auto db = Db::Open(path, Db::Mode::kReadOnly);
+  EXPECT_TRUE(db.ok());
+  auto q = (*db)->Prepare("PRAGMA page_size");
+  EXPECT_TRUE(q.ok() && *q->Step());
+  return q->Int(0);
+}
+
+TEST_F(SqliteStoreTest, ANewDatabaseGetsThePageSizeAnExistingOneKeepsItsOwn) {
+  { auto sink = OpenSink(); }
+  EXPECT_EQ(PageSize(path_), SqliteOptions::kDefaultPageSize);
+  Remove();
+  {
+    auto sink = SqliteSink::Open(path_, SqliteOptions{.page_size = 4096});
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    ASSERT_TRUE((*sink)->Prepare(dims_).ok());
+  }
+  EXPECT_EQ(PageSize(path_), 4096);
+  { auto sink = OpenSink(); }  // reopened with the default: the file's size stays
+  EXPECT_EQ(PageSize(path_), 4096);
+  for (int bad : {0, 256, 3000, 131072}) {
+    EXPECT_EQ(SqliteSink::Open(path_, SqliteOptions{.page_size = bad}).status().code(), Status::Code::kInvalidArgument)
+        << bad;
+  }
+}
+
 TEST_F(SqliteStoreTest, DimensionsHaveStableIds) {
   { auto sink = OpenSink(); }
   auto db = Db::Open(path_, Db::Mode::kReadOnly);
