@@ -9,8 +9,8 @@
 
 namespace {
 
+using sagaflow::testing::ScratchDir;
 using sagaflow::text::testing::Quote;
-using sagaflow::text::testing::TempDir;
 using sagaflow::text::testing::WriteFile;
 
 constexpr const char* kModel = R"({"format":"sagaflow-text-classifier","version":1,"labels":["got","lotr","hp"],
@@ -31,7 +31,7 @@ class ClassifyCommandTest : public ::testing::Test {
     WriteFile(model_, kModel);
     input_ = dir_.File("in.jsonl");
   }
-  TempDir dir_;
+  ScratchDir dir_;
   std::string model_, input_;
 };
 

@@ -14,8 +14,8 @@
 namespace {
 
 using sagaflow::testing::RunSagaflow;
+using sagaflow::testing::ScratchDir;
 using sagaflow::text::testing::Quote;
-using sagaflow::text::testing::TempDir;
 using sagaflow::text::testing::WriteFile;
 using Outcome = sagaflow::testing::CommandOutcome;
 
@@ -79,7 +79,7 @@ class EntitiesCommandTest : public ::testing::Test {
                                             Quote(dir_.File("texts.jsonl")) + " --entities " +
                                             Quote(dir_.File("scored.tsv")) + " " + extra);
   }
-  TempDir dir_;
+  ScratchDir dir_;
 };
 
 TEST_F(EntitiesCommandTest, ScoreArithmetic) {
@@ -191,7 +191,7 @@ TEST(EntitiesGoldTest, GoldSetStaysAboveFloors) {
   bool any = false;
   for (const char* saga : {"got", "lotr", "hp"}) any |= std::filesystem::exists(gold + "/" + saga + ".tsv");
   if (!any) GTEST_SKIP() << "no gold annotations in " << gold;
-  TempDir dir;
+  ScratchDir dir;
   const std::string model = dir.File("model.json");
   ASSERT_EQ(sagaflow::text::testing::ExportModel(joblib, model, "got,lotr,hp"), 0);
   Outcome r = RunSagaflow(SAGAFLOW_BINARY, "entities score --gold " + Quote(gold) + " --input " + Quote(texts) +

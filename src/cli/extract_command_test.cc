@@ -6,8 +6,8 @@
 
 namespace {
 
+using sagaflow::testing::ScratchDir;
 using sagaflow::text::testing::Quote;
-using sagaflow::text::testing::TempDir;
 using sagaflow::text::testing::WriteFile;
 
 // Labels a text "got" when it has "stark", "lotr" for "ring", else "hp".
@@ -37,7 +37,7 @@ class ExtractCommandTest : public ::testing::Test {
   Outcome Extract(const std::string& args, const std::string& env = "", const std::string& stdin_file = "") {
     return sagaflow::testing::RunSagaflow(SAGAFLOW_BINARY, "extract " + args, env, stdin_file);
   }
-  TempDir dir_;
+  ScratchDir dir_;
   std::string model_, dict_, input_;
 };
 

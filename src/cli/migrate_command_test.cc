@@ -10,8 +10,8 @@
 
 namespace {
 
+using sagaflow::testing::ScratchDir;
 using sagaflow::text::testing::Quote;
-using sagaflow::text::testing::TempDir;
 
 using Outcome = sagaflow::testing::CommandOutcome;
 
@@ -35,7 +35,7 @@ class MigrateCommandTest : public ::testing::Test {
     ASSERT_EQ(t.status, 0) << t.err;
   }
 
-  TempDir dir_;
+  ScratchDir dir_;
   std::string model_;
 };
 

@@ -93,7 +93,7 @@ TEST(ServeSharedCorpusTest, PredictLabelsEqualScikitLearnOnTheWholeCorpus) {
   httplib::Client client("127.0.0.1", (*server)->http().port());
 
   std::map<std::string, std::pair<std::string, std::vector<double>>> expected;
-  std::istringstream in(testing::ReadAll(tsv));
+  std::istringstream in(testing::ReadFile(tsv));
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
@@ -186,7 +186,7 @@ TEST_F(ServeCommandTest, RunServesMetricsAndProbesWhileRunning) {
                 " --linger-ms 20",
             in[0]);
   ::close(in[0]);
-  const std::string events = testing::ReadAll(data_->events);
+  const std::string events = testing::ReadFile(data_->events);
   ASSERT_EQ(::write(in[1], events.data(), events.size()), static_cast<ssize_t>(events.size()));
   httplib::Client client("127.0.0.1", port);
   std::string metrics;

@@ -85,7 +85,7 @@ SampleData* ServerTest::data_ = nullptr;
 std::vector<std::string> SampleTexts() {
   std::vector<std::string> texts;
   for (const char* f : {"test.jsonl", "edge.jsonl"}) {
-    std::istringstream in(testing::ReadAll(testing::SampleFile(f)));
+    std::istringstream in(testing::ReadFile(testing::SampleFile(f)));
     for (std::string line; std::getline(in, line);) {
       json j = json::parse(line, nullptr, false);  // edge.jsonl holds broken lines on purpose
       if (j.is_object() && j.contains("text") && j["text"].is_string()) texts.push_back(j["text"]);
@@ -292,7 +292,7 @@ TEST_F(ServerTest, InjectionAttemptsAreRefusedAndLeaveTheStoreUnchanged) {
       s += query::Render(query::ToTable(*a->TopEntities({saga, {}, 0, query::Measure::kMentions})),
                          query::Format::kJson);
     }
-    return s + testing::ReadAll(data_->store);
+    return s + testing::ReadFile(data_->store);
   };
   const std::string before = snapshot();
   const std::vector<std::string> attacks = {"got' OR 1=1 --",

@@ -19,6 +19,7 @@
 #include "server/api_server.h"
 #include "sinks/sqlite/sqlite_sink.h"
 #include "sources/file_source.h"
+#include "support/scratch_dir.h"
 #include "support/shared_data.h"
 #include "text/english_stop_words.h"
 #include "text/trainer.h"
@@ -30,31 +31,8 @@ inline std::string SampleFile(const std::string& name) {
 }
 inline std::string EntitiesFile() { return ::sagaflow::testing::SourceDir() + "/data/entities/sagas.tsv"; }
 
-inline std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A directory removed at destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("sagaflow_server_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using ::sagaflow::testing::ReadFile;
+using ::sagaflow::testing::ScratchDir;
 
 // Trains the way `sagaflow train --stop-words english --labels got,lotr,hp`
 // does on data/sample/train.jsonl and writes the model to `path`.

@@ -22,7 +22,7 @@ using testing::GenerateTexts;
 using testing::ParseJsonLines;
 using testing::ReadCorpus;
 using testing::RunReference;
-using testing::TempDir;
+using testing::ScratchDir;
 using testing::TextsAsJsonl;
 
 constexpr double kTolerance = 1e-9;
@@ -104,7 +104,7 @@ TEST(ClassifierParityTest, SharedModelMatchesRecordedSklearnPredictionsOnCorpus)
   SAGAFLOW_REQUIRE_SHARED(joblib, "models/classification_pipeline.joblib");
   SAGAFLOW_REQUIRE_SHARED(tsv, "models/sklearn-predictions.tsv");
   SAGAFLOW_REQUIRE_SHARED(corpus, "corpus/texts.jsonl");
-  TempDir dir;
+  ScratchDir dir;
   Classifier c = Export(joblib, dir.File("model.json"), "got,lotr,hp");
   ASSERT_EQ(c.labels(), (std::vector<std::string>{"got", "lotr", "hp"}));
 
@@ -143,7 +143,7 @@ TEST(ClassifierParityTest, SharedModelMatchesRecordedSklearnPredictionsOnCorpus)
 
 TEST(ClassifierParityTest, SharedModelMatchesSklearnOnGeneratedTexts) {
   SAGAFLOW_REQUIRE_SHARED(joblib, "models/classification_pipeline.joblib");
-  TempDir dir;
+  ScratchDir dir;
   Classifier c = Export(joblib, dir.File("model.json"), "got,lotr,hp");
   std::vector<std::string> texts = GenerateTexts(4000, Words(dir.File("model.json"), 500), 1);
   std::vector<int> labels;
@@ -160,7 +160,7 @@ TEST(ClassifierParityTest, SharedModelMatchesSklearnOnGeneratedTexts) {
 TEST(ClassifierParityTest, TrainedPipelinesMatchSklearn) {
   SAGAFLOW_REQUIRE_SHARED(tsv, "models/sklearn-predictions.tsv");
   SAGAFLOW_REQUIRE_SHARED(corpus, "corpus/texts.jsonl");
-  TempDir dir;
+  ScratchDir dir;
   std::string names = RunReference({"train", corpus, tsv, dir.File("")}, "");
   std::vector<CorpusDoc> docs = ReadCorpus(corpus);
   std::istringstream in(names);

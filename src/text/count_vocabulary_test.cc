@@ -14,8 +14,8 @@ namespace sagaflow::text {
 namespace {
 
 using testing::RunPython;
+using testing::ScratchDir;
 using testing::SplitLines;
-using testing::TempDir;
 
 TEST(DocumentFrequencyBoundTest, ParsesCountsAndProportionsLikeScikitLearn) {
   auto count = DocumentFrequencyBound::Parse("10", "--min-df");
@@ -43,7 +43,7 @@ TEST(DocumentFrequencyBoundTest, ParsesCountsAndProportionsLikeScikitLearn) {
 }
 
 TEST(EnglishStopWordsTest, EqualsScikitLearnsList) {
-  TempDir dir;
+  ScratchDir dir;
   std::string out = RunPython(dir, R"(
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 print("\n".join(sorted(ENGLISH_STOP_WORDS)))
@@ -70,7 +70,7 @@ TEST(NumpyArgsortTest, SamePermutationAsNumpy) {
       arrays.push_back(sorted);
     }
   }
-  TempDir dir;
+  ScratchDir dir;
   std::ostringstream data;
   for (const auto& a : arrays) {
     data << "x";
@@ -123,7 +123,7 @@ std::vector<std::string> SampleTexts() {
 
 TEST(CountVocabularyTest, SameVocabularyAsCountVectorizer) {
   const std::vector<std::string> texts = SampleTexts();
-  TempDir dir;
+  ScratchDir dir;
   std::string corpus;
   for (const std::string& t : texts) {
     JsonWriter w(&corpus);

@@ -171,7 +171,7 @@ TEST(LoadFileTest, DetectsFormat) {
   EXPECT_FALSE(EntityDictionary::LooksCurated(std::string_view("\xf0\0\0", 3)));  // found by the fuzzer
   EXPECT_TRUE(EntityDictionary::LooksCurated("# \xff\nsaga\tname\tkind\taliases\n"));
 
-  const testing::TempDir dir;
+  const testing::ScratchDir dir;
   const std::string path = dir.File("flat.txt");
   { std::ofstream(path) << "# not a comment in a flat list\nJon\n"; }
   auto dict = EntityDictionary::LoadFile(path);

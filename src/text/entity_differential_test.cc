@@ -26,7 +26,7 @@ namespace {
 // A file in this process's own directory: ctest runs the tests of this file
 // as concurrent processes, which must not share paths.
 std::string ScratchFile(const std::string& name) {
-  static const testing::TempDir dir;
+  static const testing::ScratchDir dir;
   return dir.File(name);
 }
 

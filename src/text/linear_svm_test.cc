@@ -13,7 +13,7 @@ namespace sagaflow::text {
 namespace {
 
 using testing::RunPython;
-using testing::TempDir;
+using testing::ScratchDir;
 
 SparseRows Dense(const std::vector<std::vector<double>>& rows) {
   SparseRows x;
@@ -149,7 +149,7 @@ TEST(LinearSvmTest, MatchesScikitLearnLinearSvc) {
   SparseRows x;
   std::vector<int8_t> y;
   RandomProblem(3, 250, 25, &x, &y);
-  TempDir dir;
+  ScratchDir dir;
   std::ostringstream data;
   data.precision(17);
   for (size_t i = 0; i < x.rows(); ++i) {

@@ -18,41 +18,15 @@
 #include <string>
 #include <vector>
 
+#include "support/scratch_dir.h"
 #include "support/shared_data.h"
 #include "util/json_writer.h"
 
 namespace sagaflow::text::testing {
 
-// A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("sagaflow_clf_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary);
-  out << data;
-}
+using ::sagaflow::testing::ReadFile;
+using ::sagaflow::testing::ScratchDir;
+using ::sagaflow::testing::WriteFile;
 
 inline std::string Quote(const std::string& s) {
   std::string q = "'";
@@ -63,7 +37,7 @@ inline std::string Quote(const std::string& s) {
 // Runs `python3 <script> <args>` with `input` on stdin; returns stdout.
 // Records a test failure (and returns "") when Python exits non-zero.
 inline std::string RunReference(const std::vector<std::string>& args, const std::string& input) {
-  TempDir dir;
+  ScratchDir dir;
   std::string in = dir.File("in"), out = dir.File("out");
   WriteFile(in, input);
   std::string cmd = Quote(sagaflow::testing::Python()) + " " +

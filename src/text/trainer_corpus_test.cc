@@ -20,8 +20,8 @@ namespace sagaflow::text {
 namespace {
 
 using testing::RunPython;
+using testing::ScratchDir;
 using testing::SplitLines;
-using testing::TempDir;
 
 // The corpus texts joined by id with the labels of sklearn-predictions.tsv.
 std::vector<LabelledText> LabelledCorpus(const std::string& texts_path, const std::string& tsv_path) {
@@ -98,7 +98,7 @@ TEST(TrainerCorpusTest, FullFitMatchesScikitLearnAndClassifierReproducesIt) {
   ASSERT_TRUE(model->converged);
   ASSERT_EQ(model->terms.size(), 500u);
 
-  TempDir dir;
+  ScratchDir dir;
   std::string out = RunPython(dir, R"(
 import sys, json
 from sklearn.feature_extraction.text import CountVectorizer
@@ -160,7 +160,7 @@ for coef, b in zip(m.coef_, m.intercept_):
 // `sagaflow train` end to end on the original sample: cross-validation report,
 // a model file Classifier loads, bad lines reported with their numbers.
 TEST(TrainCommandTest, TrainsOnTheSampleAndReportsBadLines) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string sample = sagaflow::testing::SourceDir() + "/data/sample/train.jsonl";
   const std::string model_path = dir.File("model.json");
   const std::string log = dir.File("stderr.txt");
@@ -206,7 +206,7 @@ TEST(TrainCommandTest, TrainsOnTheSampleAndReportsBadLines) {
 TEST(BenchTextCommandTest, ReportsEveryFigureWithItsAnchor) {
   SAGAFLOW_REQUIRE_SHARED(texts, "corpus/texts.jsonl");
   SAGAFLOW_REQUIRE_SHARED(joblib, "models/classification_pipeline.joblib");
-  TempDir dir;
+  ScratchDir dir;
   const std::string cmd = std::string("'") + SAGAFLOW_BINARY + "' bench text --shared '" +
                           sagaflow::testing::SharedDir() + "' --python '" + sagaflow::testing::Python() +
                           "' --repetitions 1 --seconds 0.01 --format json > '" + dir.File("out.json") + "'";

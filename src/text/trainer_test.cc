@@ -13,8 +13,8 @@ namespace sagaflow::text {
 namespace {
 
 using testing::RunPython;
+using testing::ScratchDir;
 using testing::SplitLines;
-using testing::TempDir;
 
 std::string Sample(const std::string& name) { return sagaflow::testing::SourceDir() + "/data/sample/" + name; }
 
@@ -38,7 +38,7 @@ std::vector<uint32_t> Range(size_t begin, size_t end) {
 }
 
 TEST(ReadLabelledJsonlTest, ReportsBadLinesWithNumbersAndKeepsGoodOnes) {
-  TempDir dir;
+  ScratchDir dir;
   testing::WriteFile(dir.File("in.jsonl"),
                      "{\"id\": 1, \"text\": \"Frodo left the Shire.\", \"label\": \"lotr\"}\n"  // 1 ok
                      "\n"                                                                       // 2 blank: skipped
@@ -110,7 +110,7 @@ TEST(TrainingSetTest, LabelOrder) {
 // "english"), LinearSVC()) on the original sample, both solved to a tight
 // tolerance: same vocabulary, same coefficients (the optimum is unique).
 void CompareWithScikitLearn(const std::vector<LabelledText>& docs, const std::string& name) {
-  TempDir dir;
+  ScratchDir dir;
   std::string data;
   for (const LabelledText& d : docs) {
     data += d.label;

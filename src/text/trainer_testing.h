@@ -13,38 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "support/scratch_dir.h"
 #include "support/shared_data.h"
 
 namespace sagaflow::text::testing {
 
-// A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sagaflow-train-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
-
-inline void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream(path, std::ios::binary) << content;
-}
-
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::sagaflow::testing::ReadFile;
+using ::sagaflow::testing::ScratchDir;
+using ::sagaflow::testing::WriteFile;
 
 // Runs `script` with sagaflow::testing::Python() and `args`; returns its
 // stdout. A non-zero exit is a test failure (stderr goes to the test log).
-inline std::string RunPython(const TempDir& dir, const std::string& script, const std::vector<std::string>& args) {
+inline std::string RunPython(const ScratchDir& dir, const std::string& script, const std::vector<std::string>& args) {
   const std::string path = dir.File("script.py");
   WriteFile(path, script);
   std::string command = "'" + sagaflow::testing::Python() + "' -W ignore '" + path + "'";

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "support/scratch_dir.h"
 #include "text/python_reference_testing.h"
 
 namespace sagaflow::testing {
@@ -20,12 +21,12 @@ struct CommandOutcome {
 inline CommandOutcome RunSagaflow(const std::string& binary, const std::string& args, const std::string& env = "",
                                   const std::string& stdin_file = "") {
   using text::testing::Quote;
-  text::testing::TempDir dir;
+  ScratchDir dir;
   const std::string out = dir.File("out"), err = dir.File("err");
   std::string cmd = env + " " + Quote(binary) + " " + args + " > " + Quote(out) + " 2> " + Quote(err);
   if (!stdin_file.empty()) cmd += " < " + Quote(stdin_file);
   const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, text::testing::ReadFile(out), text::testing::ReadFile(err)};
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out), ReadFile(err)};
 }
 
 }  // namespace sagaflow::testing
