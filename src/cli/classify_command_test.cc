@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/run_binary.h"
+#include "support/tiny_model.h"
 #include "text/python_reference_testing.h"
 
 namespace {
@@ -13,10 +14,7 @@ using sagaflow::testing::ScratchDir;
 using sagaflow::text::testing::Quote;
 using sagaflow::text::testing::WriteFile;
 
-constexpr const char* kModel = R"({"format":"sagaflow-text-classifier","version":1,"labels":["got","lotr","hp"],
-  "vectorizer":{"type":"count","lowercase":true,"token_pattern":"(?u)\\b\\w\\w+\\b","ngram_range":[1,1],
-                "binary":false,"terms":["stark","ring","wand"]},
-  "classifier":{"kind":"LinearSVC","scheme":"ovr","coef":[[1,0,0],[0,1,0],[0,0,1]],"intercept":[0,0,0.5]}})";
+using sagaflow::testing::kKeywordModelJson;
 
 using Outcome = sagaflow::testing::CommandOutcome;
 
@@ -28,7 +26,7 @@ class ClassifyCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     model_ = dir_.File("model.json");
-    WriteFile(model_, kModel);
+    WriteFile(model_, kKeywordModelJson);
     input_ = dir_.File("in.jsonl");
   }
   ScratchDir dir_;

@@ -9,6 +9,7 @@
 
 #include "support/run_binary.h"
 #include "support/shared_data.h"
+#include "support/tiny_model.h"
 #include "text/python_reference_testing.h"
 
 namespace {
@@ -19,11 +20,7 @@ using sagaflow::text::testing::Quote;
 using sagaflow::text::testing::WriteFile;
 using Outcome = sagaflow::testing::CommandOutcome;
 
-// Labels a text "got" when it has "stark", "lotr" for "ring", else "hp".
-constexpr const char* kModel = R"({"format":"sagaflow-text-classifier","version":1,"labels":["got","lotr","hp"],
-  "vectorizer":{"type":"count","lowercase":true,"token_pattern":"(?u)\\b\\w\\w+\\b","ngram_range":[1,1],
-                "binary":false,"terms":["stark","ring","wand"]},
-  "classifier":{"kind":"LinearSVC","scheme":"ovr","coef":[[1,0,0],[0,1,0],[0,0,1]],"intercept":[0,0,0.5]}})";
+using sagaflow::testing::kKeywordModelJson;
 
 constexpr const char* kDictionary =
     "saga\tname\tkind\taliases\n"
@@ -65,7 +62,7 @@ constexpr const char* kHpGold =
 class EntitiesCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    WriteFile(dir_.File("model.json"), kModel);
+    WriteFile(dir_.File("model.json"), kKeywordModelJson);
     WriteFile(dir_.File("sagas.tsv"), kDictionary);
     WriteFile(dir_.File("texts.jsonl"), kTexts);
     std::filesystem::create_directory(dir_.File("gold"));

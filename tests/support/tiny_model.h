@@ -20,4 +20,13 @@ inline constexpr const char* kTinyEntitiesTsv =
     "hp\tHarry\tcharacter\n"
     "*\tTom\tother\n";
 
+// Scores a text by keyword counts: "stark" votes got, "ring" lotr, "wand" hp,
+// and hp starts at 0.5, so a text with none of them is hp; scores are whole
+// counts (plus 0.5 for hp), easy to spell out in expected output.
+inline constexpr const char* kKeywordModelJson =
+    R"({"format":"sagaflow-text-classifier","version":1,"labels":["got","lotr","hp"],
+  "vectorizer":{"type":"count","lowercase":true,"token_pattern":"(?u)\\b\\w\\w+\\b","ngram_range":[1,1],
+                "binary":false,"terms":["stark","ring","wand"]},
+  "classifier":{"kind":"LinearSVC","scheme":"ovr","coef":[[1,0,0],[0,1,0],[0,0,1]],"intercept":[0,0,0.5]}})";
+
 }  // namespace sagaflow::testing
