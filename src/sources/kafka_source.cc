@@ -40,26 +40,93 @@ void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf)
 
 KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
 
-Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const std::string& uri, size_t max_record_bytes) {
+Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const std::string& uri, size_t max_record_bytes,
+                                                       const std::string& instance_id) {
   auto address = kafka::ParseKafkaAddress(uri);
   if (!address.ok()) return address.status();
   KafkaSourceOptions o;
   o.address = std::move(*address);
   o.max_record_bytes = max_record_bytes;
+  o.instance_id = instance_id;
   return Open(std::move(o));
 }
 
 Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions options) {
-  if (options.address.group.empty()) {
-    return Status::InvalidArgument(fmt::format("kafka://{}/{}: a consumer group is required (?group=NAME)",
-                                               options.address.brokers, options.address.topic));
+  auto properties = ConsumerProperties(options);
+  if (!properties.ok()) return properties.status();
+  return std::unique_ptr<KafkaSource>(new KafkaSource(std::move(options)));
+}
+
+Result<kafka::Properties> ConsumerProperties(const KafkaSourceOptions& o) {
+  const kafka::KafkaAddress& a = o.address;
+  if (a.group.empty()) {
+    return Status::InvalidArgument(
+        fmt::format("kafka://{}/{}: a consumer group is required (?group=NAME)", a.brokers, a.topic));
   }
-  for (const auto& [k, v] : options.address.properties) {
+  for (const auto& [k, v] : a.properties) {
     for (const char* r : kReserved) {
       if (k == r) return Status::InvalidArgument(fmt::format("Kafka property {} is set by sagaflow", k));
     }
+    if (k == "group.instance.id" && !o.instance_id.empty() && v != o.instance_id) {
+      return Status::InvalidArgument(fmt::format(
+          "the instance id \"{}\" contradicts the address's group.instance.id=\"{}\": give one", o.instance_id, v));
+    }
   }
-  return std::unique_ptr<KafkaSource>(new KafkaSource(std::move(options)));
+  kafka::Properties p = {
+      {"bootstrap.servers", a.brokers},
+      {"group.id", a.group},
+      {"client.id", "sagaflow"},
+      {"auto.offset.reset", "earliest"},
+      // Failover in seconds: a member that dies without leaving the group
+      // (SIGKILL, a lost node) holds its partitions until the broker misses
+      // its heartbeats for this long (librdkafka's default: 45 s). 6 s is
+      // the broker's default group.min.session.timeout.ms, the smallest it
+      // accepts; heartbeats every third of it, as Kafka recommends, also
+      // tell the survivors of a rebalance within 2 s.
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "2000"},
+      // A fetch that finds nothing new waits this long at the broker. Kafka
+      // answers as soon as records arrive, but the dev broker (librdkafka's
+      // mock) always waits it out, so it bounds how late a caught-up consumer
+      // sees a new record there (the default, 500 ms, would dominate the latency).
+      {"fetch.wait.max.ms", "100"},
+      // Larger records must still arrive (as too_large dead letters).
+      {"fetch.message.max.bytes", std::to_string(std::max<size_t>(o.max_record_bytes + 4096, 1 << 20))},
+  };
+  p.insert(p.end(), a.properties.begin(), a.properties.end());
+  if (!o.instance_id.empty()) p.emplace_back("group.instance.id", o.instance_id);
+  p.emplace_back("enable.auto.commit", "false");
+  p.emplace_back("enable.auto.offset.store", "false");
+  p.emplace_back("enable.partition.eof", "true");
+  return p;
+}
+
+Result<PartitionStart> DecidePartitionStart(const PartitionOffsets& o, const std::string& partition) {
+  PartitionStart s;
+  if (o.store >= 0 && o.end >= 0 && o.store > o.end) {
+    return Status::InvalidArgument(fmt::format(
+        "{} ends at offset {}, but the store holds it up to offset {}: the topic was deleted and created again, or "
+        "this is not the cluster the store was filled from. Nothing was read or skipped. To store the partition's "
+        "records as a new stream (what the store holds of the old one stays), add &epoch=N with a new N to the "
+        "source address (docs/kafka.md, \"Offset gaps\")",
+        partition, o.end, o.store - 1));
+  }
+  int64_t group = o.group;
+  if (group >= 0 && o.end >= 0 && group > o.end) {
+    s.group_ignored = true;
+    group = -1;
+  }
+  if (o.store >= 0) {
+    s.offset = o.store;
+    if (group > o.store) s.behind_from = o.store, s.behind_to = group;
+  } else {
+    s.offset = group;
+  }
+  if (s.offset >= 0 && o.low > s.offset) {
+    s.lost_from = s.offset, s.lost_to = o.low;
+    s.offset = o.low;
+  }
+  return s;
 }
 
 KafkaSource::~KafkaSource() {
@@ -76,12 +143,16 @@ KafkaSource::~KafkaSource() {
 
 std::string KafkaSource::Describe() const {
   // Without the properties: they may hold credentials, and this is stored.
-  return fmt::format("kafka://{}/{}?group={}", options_.address.brokers, options_.address.topic,
-                     options_.address.group);
+  const auto& a = options_.address;
+  return fmt::format("kafka://{}/{}?group={}{}", a.brokers, a.topic, a.group,
+                     a.epoch.empty() ? "" : "&epoch=" + a.epoch);
 }
 
 std::string KafkaSource::KeyFor(int32_t partition) const {
-  return fmt::format("kafka:{}/{}/{}", cluster_id_, options_.address.topic, partition);
+  // A new epoch makes new streams of the same partitions (a re-created topic).
+  const auto& a = options_.address;
+  return a.epoch.empty() ? fmt::format("kafka:{}/{}/{}", cluster_id_, a.topic, partition)
+                         : fmt::format("kafka:{}/{}@{}/{}", cluster_id_, a.topic, a.epoch, partition);
 }
 
 void KafkaSource::RequestStop() { stop_.store(true, std::memory_order_relaxed); }
@@ -89,23 +160,10 @@ void KafkaSource::RequestStop() { stop_.store(true, std::memory_order_relaxed); 
 Status KafkaSource::Start(CheckpointReader* committed) {
   checkpoints_ = committed;
   const kafka::KafkaAddress& a = options_.address;
+  auto properties = ConsumerProperties(options_);
+  if (!properties.ok()) return properties.status();
   kafka::Config conf;
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("bootstrap.servers", a.brokers));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("group.id", a.group));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("client.id", "sagaflow"));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("auto.offset.reset", "earliest"));
-  // A fetch that finds nothing new waits this long at the broker. Kafka
-  // answers as soon as records arrive, but the dev broker (librdkafka's mock)
-  // always waits it out, so it bounds how late a caught-up consumer sees a
-  // new record there (the default, 500 ms, would dominate the latency).
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("fetch.wait.max.ms", "100"));
-  // Larger records must still arrive (as too_large dead letters).
-  SAGAFLOW_RETURN_IF_ERROR(
-      conf.Set("fetch.message.max.bytes", std::to_string(std::max<size_t>(options_.max_record_bytes + 4096, 1 << 20))));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set(a.properties));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.auto.commit", "false"));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.auto.offset.store", "false"));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.partition.eof", "true"));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set(*properties));
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaSource::RebalanceCallback);
   rd_kafka_conf_set_offset_commit_cb(conf.get(), &KafkaSource::CommitCallback);
@@ -145,7 +203,8 @@ Status KafkaSource::Start(CheckpointReader* committed) {
   rd_kafka_topic_partition_list_add(subscription.get(), a.topic.c_str(), RD_KAFKA_PARTITION_UA);
   err = rd_kafka_subscribe(rk_, subscription.get());
   if (err) return Status::Unavailable(fmt::format("subscribing to {}: {}", a.topic, kafka::ErrorText(err)));
-  spdlog::info("kafka: consuming {} as group {} (cluster {})", a.topic, a.group, cluster_id_);
+  spdlog::info("kafka: consuming {} as group {}{} (cluster {})", a.topic, a.group,
+               options_.instance_id.empty() ? "" : ", static member " + options_.instance_id, cluster_id_);
   return Status::Ok();
 }
 
@@ -182,12 +241,16 @@ Result<Source::ReadResult> KafkaSource::Next(Record* record) {
                    rd_kafka_message_errstr(m.get()));
       continue;
     }
+    if (!fatal_.ok()) return fatal_;  // set by a rebalance served in this poll
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = partitions_.find(m->partition);
       if (it == partitions_.end() || !it->second.owned) continue;  // fetched before a revocation
-      it->second.at_end = false;
-      it->second.read = m->offset + 1;
+      Partition& p = it->second;
+      if (p.next >= 0 && m->offset > p.next) NoteGapLocked(m->partition, p.next, m->offset);
+      p.next = m->offset + 1;
+      p.at_end = false;
+      p.read = m->offset + 1;
     }
     record->stream = static_cast<uint32_t>(m->partition);
     record->position = static_cast<uint64_t>(m->offset);
@@ -370,8 +433,10 @@ Status KafkaSource::Finish() {
   }
   if (dropped)
     spdlog::info("kafka: {} acknowledgements came after their partition was revoked (not committed)", dropped);
-  // Leaves the group at once, so its partitions move to other consumers now
-  // rather than after the session timeout.
+  // A dynamic member leaves the group at once, so its partitions move to
+  // other consumers now rather than after the session timeout. A static one
+  // (group.instance.id) does not send LeaveGroup: its partitions wait one
+  // session timeout for it to come back (a restarted pod), then move.
   if (!result.ok()) {
     spdlog::error(
         "kafka: {}; the store holds what was read, and whoever reads the partitions next starts after it "
@@ -440,7 +505,10 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   PartitionList committed(rd_kafka_topic_partition_list_copy(parts));
   rd_kafka_resp_err_t err = rd_kafka_committed(rk_, committed.get(), kCommittedTimeoutMs);
   if (err) spdlog::warn("kafka: fetching committed offsets: {}", kafka::ErrorText(err));
-  // 3. Start after whichever is further.
+  // 3. The log's start and end, to check both against.
+  std::vector<int64_t> low(parts->cnt, -1), end(parts->cnt, -1);
+  QueryLogBounds(parts, &low, &end);
+  // 4. Decide (DecidePartitionStart) and report what is not read.
   {
     std::lock_guard<std::mutex> lock(mu_);
     assigned_ = true;
@@ -448,21 +516,49 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
     for (int i = 0; i < parts->cnt; ++i) {
       auto& e = parts->elems[i];
       const auto& c = committed->elems[i];
-      const int64_t group = !err && !c.err && c.offset >= 0 ? c.offset : -1;
-      const int64_t store = stored[i] ? static_cast<int64_t>(stored[i]->position) + 1 : -1;
-      const int64_t start = std::max(group, store);
-      e.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;  // invalid: committed, else auto.offset.reset
+      PartitionOffsets known;
+      known.group = !err && !c.err && c.offset >= 0 ? c.offset : -1;
+      known.store = stored[i] ? static_cast<int64_t>(stored[i]->position) + 1 : -1;
+      known.low = low[i];
+      known.end = end[i];
+      const std::string name = fmt::format("partition {} [{}] ({})", e.topic, e.partition, KeyFor(e.partition));
       Partition& p = partitions_[e.partition];
       if (p.key.empty()) p.key = KeyFor(e.partition);
+      auto start = DecidePartitionStart(known, name);
+      if (!start.ok()) {
+        if (fatal_.ok()) fatal_ = start.status();
+        spdlog::error("kafka: {}", start.status().message());
+        p.owned = false;  // nothing of it is handed out
+        e.offset = RD_KAFKA_OFFSET_END;
+        continue;
+      }
+      if (start->group_ignored) {
+        spdlog::warn(
+            "kafka: {}: the group's offset {} lies beyond the partition's end {} (the topic was re-created?): "
+            "ignored",
+            name, known.group, known.end);
+      }
+      if (start->behind_to > start->behind_from) {
+        spdlog::warn(
+            "kafka: {}: the group committed up to offset {} but the store holds records only up to {}: reading "
+            "offsets {}-{} again (the store lost acknowledged transactions, is a restored backup, or another store "
+            "shares the group)",
+            name, start->behind_to, start->behind_from - 1, start->behind_from, start->behind_to - 1);
+      }
+      if (start->lost_to > start->lost_from) {
+        NoteLossLocked(name, start->lost_from, start->lost_to, "the stream continues at the log start");
+      }
+      e.offset = start->offset >= 0 ? start->offset : RD_KAFKA_OFFSET_INVALID;  // invalid: auto.offset.reset
       p.owned = true;
       p.at_end = false;
       p.read = -1;
-      p.acked = start;  // the store holds everything before it
-      p.committed = group;
-      spdlog::info("kafka: assigned {} [{}]: group offset {}, store checkpoint {}, starting at {}", e.topic,
-                   e.partition, group >= 0 ? std::to_string(group) : "none",
-                   store >= 0 ? std::to_string(store - 1) : "none",
-                   start >= 0 ? std::to_string(start) : "the earliest");
+      p.next = start->offset;
+      p.acked = start->offset;  // the store holds everything before it
+      p.committed = known.group;
+      spdlog::info("kafka: assigned {} [{}]: group offset {}, store checkpoint {}, log {}-{}, starting at {}", e.topic,
+                   e.partition, known.group >= 0 ? std::to_string(known.group) : "none",
+                   known.store >= 0 ? std::to_string(known.store - 1) : "none", known.low, known.end,
+                   start->offset >= 0 ? std::to_string(start->offset) : "the earliest");
     }
   }
   rd_kafka_error_t* error = nullptr;
@@ -476,6 +572,47 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
     rd_kafka_error_destroy(error);
   }
 }
+
+void KafkaSource::QueryLogBounds(const rd_kafka_topic_partition_list_t* parts, std::vector<int64_t>* low,
+                                 std::vector<int64_t>* end) {
+  // ListOffsets with the timestamps "earliest" (-2) and "latest" (-1), one
+  // request per leader for all the partitions.
+  for (auto [timestamp, out] : {std::pair{int64_t{-2}, low}, std::pair{int64_t{-1}, end}}) {
+    PartitionList list(rd_kafka_topic_partition_list_copy(parts));
+    for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = timestamp;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_, list.get(), kCommittedTimeoutMs);
+    for (int i = 0; i < list->cnt; ++i) {
+      if (!err && !list->elems[i].err && list->elems[i].offset >= 0) (*out)[i] = list->elems[i].offset;
+    }
+    if (err) {
+      spdlog::warn("kafka: asking for the partitions' {} offsets: {}; their starts are not checked against the log",
+                   timestamp == -2 ? "first" : "end", kafka::ErrorText(err));
+    }
+  }
+}
+
+void KafkaSource::NoteLossLocked(const std::string& partition, int64_t from, int64_t to, const char* then) {
+  lost_.fetch_add(static_cast<uint64_t>(to - from), std::memory_order_relaxed);
+  spdlog::error(
+      "kafka: {}: {} records (offsets {}-{}) were deleted by the topic's retention before they were read and "
+      "stored: they are lost to this store; {} (the consumers fell behind retention: consume faster or keep "
+      "records longer)",
+      partition, to - from, from, to - 1, then);
+}
+
+void KafkaSource::NoteGapLocked(int32_t partition, int64_t expected, int64_t offset) {
+  // Offsets may skip for good reasons (compaction, transaction markers);
+  // records are lost when the log now starts past the offset expected: the
+  // fetch ran out of range and auto.offset.reset moved the consumer on.
+  int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(rk_, options_.address.topic.c_str(), partition, &low, &high) || low <= expected) {
+    return;
+  }
+  NoteLossLocked(fmt::format("partition {} [{}] ({})", options_.address.topic, partition, KeyFor(partition)), expected,
+                 std::min(low, offset), "reading goes on after them");
+}
+
+uint64_t KafkaSource::LostRecords() const { return lost_.load(std::memory_order_relaxed); }
 
 void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
   const bool lost = rd_kafka_assignment_lost(rk_);

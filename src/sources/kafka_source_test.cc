@@ -48,14 +48,62 @@ TEST(KafkaAddress, ParsesBrokersTopicGroupAndProperties) {
   EXPECT_EQ(a->properties[0].first, "session.timeout.ms");
   EXPECT_EQ(a->properties[0].second, "6000");
 
-  for (const char* bad : {"kafka://h1:9092", "kafka:///events", "kafka://h/bad topic", "kafka://h/t?group",
-                          "kafka://h/t?grup=x", "kafka://h/t?group=%zz", "file:/x", "kafka://h/t?group=%4"}) {
+  auto epoch = kafka::ParseKafkaAddress("kafka://h/events?group=g&epoch=2026-12-05");
+  ASSERT_TRUE(epoch.ok()) << epoch.status().ToString();
+  EXPECT_EQ(epoch->epoch, "2026-12-05");
+  EXPECT_TRUE(epoch->properties.empty());
+
+  for (const char* bad : {"kafka://h1:9092", "kafka:///events", "kafka://h/bad topic", "kafka://h/t?group=g&epoch=a/b",
+                          "kafka://h/t?group=g&epoch=", "kafka://h/t?group", "kafka://h/t?grup=x",
+                          "kafka://h/t?group=%zz", "file:/x", "kafka://h/t?group=%4"}) {
     EXPECT_FALSE(kafka::ParseKafkaAddress(bad).ok()) << bad;
   }
   EXPECT_FALSE(KafkaSource::Open("kafka://h:1/t", 1024).ok()) << "a group is required";
   auto reserved = KafkaSource::Open("kafka://h:1/t?group=g&enable.auto.commit=true", 1024);
   ASSERT_FALSE(reserved.ok());
   EXPECT_NE(reserved.status().message().find("enable.auto.commit"), std::string::npos);
+}
+
+// What reaches librdkafka: failover defaults, the address's properties over
+// them, the instance id as group.instance.id, the guarantees last; every
+// value accepted by librdkafka.
+TEST(KafkaConsumerProperties, FailoverDefaultsAddressOverridesInstanceIdAndGuaranteesLast) {
+  auto value = [](const kafka::Properties& p, const std::string& key) {
+    std::string v;  // the last one set wins
+    for (const auto& [k, val] : p) {
+      if (k == key) v = val;
+    }
+    return v;
+  };
+  KafkaSourceOptions o;
+  o.address = *kafka::ParseKafkaAddress("kafka://h:1/events?group=g");
+  auto defaults = ConsumerProperties(o);
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(value(*defaults, "session.timeout.ms"), "6000");
+  EXPECT_EQ(value(*defaults, "heartbeat.interval.ms"), "2000");
+  EXPECT_EQ(value(*defaults, "group.instance.id"), "") << "dynamic membership unless asked";
+  EXPECT_EQ(value(*defaults, "enable.auto.commit"), "false");
+
+  o.address = *kafka::ParseKafkaAddress("kafka://h:1/events?group=g&session.timeout.ms=45000");
+  o.instance_id = "sagaflow-run-7f9c-abcde";
+  auto p = ConsumerProperties(o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(value(*p, "session.timeout.ms"), "45000");
+  EXPECT_EQ(value(*p, "group.instance.id"), "sagaflow-run-7f9c-abcde");
+  EXPECT_EQ(value(*p, "group.id"), "g");
+  EXPECT_EQ(p->back().first, "enable.partition.eof");
+  kafka::Config conf;
+  EXPECT_TRUE(conf.Set(*p).ok());
+  char got[64];
+  size_t size = sizeof got;
+  ASSERT_EQ(rd_kafka_conf_get(conf.get(), "group.instance.id", got, &size), RD_KAFKA_CONF_OK);
+  EXPECT_STREQ(got, "sagaflow-run-7f9c-abcde");
+
+  auto same = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, "a");
+  EXPECT_TRUE(same.ok()) << same.status().ToString();
+  auto contradicts = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, "b");
+  ASSERT_FALSE(contradicts.ok());
+  EXPECT_NE(contradicts.status().message().find("group.instance.id"), std::string::npos);
 }
 
 // The store's checkpoints for a source used without a pipeline.
@@ -149,6 +197,11 @@ class KafkaSourceTest : public ::testing::Test {
                          &counters);
     Status st = p.Run();
     EXPECT_TRUE(st.ok()) << st.ToString();
+    // Kafka commits offsets outside the store: its acknowledgements must
+    // survive power loss. A file's position lives only in the store.
+    auto synchronous = (*sink)->Synchronous();
+    EXPECT_TRUE(synchronous.ok());
+    EXPECT_EQ(*synchronous, source_uri.rfind("kafka://", 0) == 0 ? "FULL" : "NORMAL") << source_uri;
     return counters.Snapshot();
   }
   std::unique_ptr<Source> OpenAny(const std::string& uri) {
@@ -215,7 +268,7 @@ TEST_F(KafkaSourceTest, AGroupBehindTheStoresCheckpointsStartsAfterThem) {
 TEST_F(KafkaSourceTest, RevocationCommitsAcknowledgedRecordsAndNeverLaterOnes) {
   Produce(Records(0, 200));
   KafkaSourceOptions o;
-  o.address = {broker_->bootstrap(), "events", "revoke", kFastGroup};
+  o.address = {broker_->bootstrap(), "events", "revoke", kFastGroup, {}};
   o.drain_timeout = std::chrono::milliseconds(300);
   auto source = KafkaSource::Open(o);
   ASSERT_TRUE(source.ok());
@@ -284,6 +337,145 @@ TEST_F(KafkaSourceTest, RevocationCommitsAcknowledgedRecordsAndNeverLaterOnes) {
     ++checked;
   }
   EXPECT_GT(checked, 0);
+}
+
+// The rule that decides where a partition starts (docs/kafka.md).
+TEST(PartitionStart, TheStoreDecidesThenTheGroupNeverBeforeTheLogStartNorPastItsEnd) {
+  auto start = [](int64_t store, int64_t group, int64_t low, int64_t end) {
+    auto s = DecidePartitionStart({store, group, low, end}, "p0");
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : PartitionStart{};
+  };
+  // A commit lost after the store write: the store is ahead, it wins.
+  EXPECT_EQ(start(120, 100, 0, 500).offset, 120);
+  EXPECT_EQ(start(120, -1, 0, 500).offset, 120);
+  // The store behind the group (it lost acknowledged transactions, or is a
+  // restored backup): the store still decides; the records are read again.
+  auto behind = start(80, 100, 0, 500);
+  EXPECT_EQ(behind.offset, 80);
+  EXPECT_EQ(behind.behind_from, 80);
+  EXPECT_EQ(behind.behind_to, 100);
+  // A store that holds nothing of the stream: the group, else auto.offset.reset.
+  EXPECT_EQ(start(-1, 100, 0, 500).offset, 100);
+  EXPECT_EQ(start(-1, -1, 40, 500).offset, -1);
+  // Caught up exactly, and an empty partition.
+  EXPECT_EQ(start(500, 500, 0, 500).offset, 500);
+  EXPECT_EQ(start(-1, -1, 0, 0).offset, -1);
+  // Retention deleted records the store never got: counted, start at the log start.
+  auto lost = start(120, 100, 300, 500);
+  EXPECT_EQ(lost.offset, 300);
+  EXPECT_EQ(lost.lost_from, 120);
+  EXPECT_EQ(lost.lost_to, 300);
+  auto group_lost = start(-1, 100, 300, 500);
+  EXPECT_EQ(group_lost.offset, 300);
+  EXPECT_EQ(group_lost.lost_to - group_lost.lost_from, 200);
+  EXPECT_EQ(start(-1, -1, 300, 500).lost_to, 0) << "a new stream loses nothing: it starts where the log does";
+  // The group's offset beyond the log's end (the topic re-created): ignored.
+  auto stale = start(-1, 9000, 0, 500);
+  EXPECT_TRUE(stale.group_ignored);
+  EXPECT_EQ(stale.offset, -1);
+  // Unknown log bounds (the broker did not answer): no check, the old rule.
+  EXPECT_EQ(start(120, 100, -1, -1).offset, 120);
+  // The store's checkpoint beyond the log's end: a visible error, never a skip.
+  auto beyond = DecidePartitionStart({5000, 5000, 0, 120}, "partition events [3]");
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.status().code(), Status::Code::kInvalidArgument);
+  for (const char* part : {"partition events [3]", "ends at offset 120", "up to offset 4999", "re", "epoch="}) {
+    EXPECT_NE(beyond.status().message().find(part), std::string::npos) << beyond.status().message();
+  }
+}
+
+// A store's checkpoints for any stream key; none for keys of an epoch.
+class FixedCheckpoint : public CheckpointReader {
+ public:
+  explicit FixedCheckpoint(uint64_t position) : position_(position) {}
+  Result<std::optional<Checkpoint>> LoadCheckpoint(std::string_view key) override {
+    if (key.find('@') != std::string_view::npos) return std::optional<Checkpoint>();
+    return std::optional<Checkpoint>(Checkpoint{position_, 0, 0});
+  }
+
+ private:
+  uint64_t position_;
+};
+
+// One partition of a fresh dev broker holding `n` records of `bytes` each.
+std::unique_ptr<kafka::DevBroker> OnePartitionWith(int n, size_t bytes) {
+  auto broker = kafka::DevBroker::Start({.brokers = 1, .topic = "events", .partitions = 1});
+  EXPECT_TRUE(broker.ok()) << broker.status().ToString();
+  auto p = kafka::KafkaProducer::Open({(*broker)->bootstrap(), "events", {}});
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  const std::string payload(bytes, 'x');
+  for (int i = 0; i < n; ++i) EXPECT_TRUE((*p)->Send("k", payload).ok());
+  EXPECT_TRUE((*p)->Flush(std::chrono::seconds(60)).ok());
+  return std::move(*broker);
+}
+
+// Reads until caught up; the offsets read.
+std::vector<uint64_t> ReadAll(Source* source) {
+  std::vector<uint64_t> offsets;
+  Record r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto next = source->Next(&r);
+    EXPECT_TRUE(next.ok()) << next.status().ToString();
+    if (!next.ok() || *next == Source::ReadResult::kIdle) break;
+    if (*next == Source::ReadResult::kRecord) offsets.push_back(r.position);
+  }
+  return offsets;
+}
+
+TEST(KafkaOffsetGaps, AStoreCheckpointPastTheLogEndStopsVisiblyAndANewEpochStartsANewStream) {
+  auto broker = OnePartitionWith(10, 100);
+  FixedCheckpoint far(4999);  // a store filled from the topic before it was re-created
+  KafkaSourceOptions o;
+  o.address = {broker->bootstrap(), "events", "gaps", kFastGroup, {}};
+  auto source = KafkaSource::Open(o);
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->Start(&far).ok());
+  Record r;
+  Status error;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (error.ok() && std::chrono::steady_clock::now() < deadline) {
+    auto next = (*source)->Next(&r);
+    if (!next.ok()) error = next.status();
+    ASSERT_TRUE(!next.ok() || *next != Source::ReadResult::kRecord) << "a record handed out at " << r.position;
+  }
+  ASSERT_FALSE(error.ok()) << "no error within 30 s";
+  EXPECT_EQ(error.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(error.message().find("ends at offset 10"), std::string::npos) << error.message();
+  EXPECT_NE(error.message().find("epoch="), std::string::npos) << error.message();
+  (*source)->Finish();
+
+  // The documented way on: a new epoch, a new stream from the log's start.
+  o.address.epoch = "2";
+  auto renewed = KafkaSource::Open(o);
+  ASSERT_TRUE(renewed.ok());
+  ASSERT_TRUE((*renewed)->Start(&far).ok());
+  EXPECT_EQ(ReadAll(renewed->get()).size(), 10u);
+  EXPECT_NE((*renewed)->StreamKey(0).find("/events@2/0"), std::string::npos) << (*renewed)->StreamKey(0);
+  EXPECT_EQ((*renewed)->LostRecords(), 0u);
+  (*renewed)->Finish();
+}
+
+TEST(KafkaOffsetGaps, RecordsDeletedByRetentionBeforeTheyWereReadAreCounted) {
+  // ~9 MB into one partition: the dev broker keeps about the newest 5 MB.
+  auto broker = OnePartitionWith(900, 10000);
+  auto marks = kafka::testing::Watermarks(broker->bootstrap(), "events", 1);
+  ASSERT_EQ(marks.size(), 1u);
+  const int64_t low = marks[0].first;
+  ASSERT_GT(low, 100) << "the dev broker deleted nothing";
+  FixedCheckpoint stored(10);  // the store holds offsets up to 10
+  KafkaSourceOptions o;
+  o.address = {broker->bootstrap(), "events", "retention", kFastGroup, {}};
+  auto source = KafkaSource::Open(o);
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->Start(&stored).ok());
+  const std::vector<uint64_t> offsets = ReadAll(source->get());
+  ASSERT_FALSE(offsets.empty());
+  EXPECT_EQ(static_cast<int64_t>(offsets.front()), low);
+  EXPECT_EQ(static_cast<int64_t>(offsets.size()), 900 - low);
+  EXPECT_EQ(static_cast<int64_t>((*source)->LostRecords()), low - 11);
+  (*source)->Finish();
 }
 
 }  // namespace
