@@ -56,6 +56,9 @@ struct KafkaSourceOptions {
   std::string instance_id;
 };
 
+// ConsumerProperties and DecidePartitionStart are defined in
+// kafka_source_rules.cc: they need no consumer, and are unit-tested alone.
+
 // The librdkafka properties a KafkaSource's consumer is created with, in the
 // order they are applied (a later one wins): sagaflow's defaults (failover in
 // seconds: session.timeout.ms=6000, the smallest a Kafka broker accepts by
@@ -91,6 +94,10 @@ struct PartitionStart {
 // error naming `partition` and the way on (a new ?epoch=); a group offset
 // beyond it is ignored (reported).
 Result<PartitionStart> DecidePartitionStart(const PartitionOffsets& offsets, const std::string& partition);
+
+// The error for a partition whose log lies below what the store holds of it
+// (`what`: what was seen, naming the partition): the causes and the way on.
+Status LogBelowStore(const std::string& what);
 
 class KafkaSource final : public Source {
  public:
