@@ -170,6 +170,18 @@ Result<Source::ReadResult> KafkaSource::Next(Record* record) {
       auto it = partitions_.find(m->partition);
       if (it == partitions_.end() || !it->second.owned) continue;  // fetched before a revocation
       Partition& p = it->second;
+      if (p.next >= 0 && m->offset < p.next) {
+        // Within an assignment offsets only go up, unless the fetch ran out
+        // of range and auto.offset.reset moved the consumer back: the log
+        // now ends below what the store holds (the topic was re-created
+        // while this consumer read it, or its end was unknown at the
+        // assignment). Stored, these records would be dropped as duplicates.
+        fatal_ = LogBelowStore(fmt::format("partition {} [{}] ({}) went back from offset {} to offset {}",
+                                           options_.address.topic, m->partition, p.key, p.next, m->offset));
+        spdlog::error("kafka: {}", fatal_.message());
+        p.owned = false;  // nothing more of it is handed out or committed
+        return fatal_;
+      }
       if (p.next >= 0 && m->offset > p.next) NoteGapLocked(m->partition, p.next, m->offset);
       p.next = m->offset + 1;
       p.at_end = false;

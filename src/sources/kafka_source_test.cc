@@ -424,6 +424,22 @@ std::vector<uint64_t> ReadAll(Source* source) {
   return offsets;
 }
 
+// Reads until Next() fails, for at most 30 s (then OK); handing out a record
+// is a failure.
+Status ReadUntilError(Source* source) {
+  Record r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto next = source->Next(&r);
+    if (!next.ok()) return next.status();
+    if (*next == Source::ReadResult::kRecord) {
+      ADD_FAILURE() << "a record handed out at " << r.position;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
 TEST(KafkaOffsetGaps, AStoreCheckpointPastTheLogEndStopsVisiblyAndANewEpochStartsANewStream) {
   auto broker = OnePartitionWith(10, 100);
   FixedCheckpoint far(4999);  // a store filled from the topic before it was re-created
@@ -432,14 +448,7 @@ TEST(KafkaOffsetGaps, AStoreCheckpointPastTheLogEndStopsVisiblyAndANewEpochStart
   auto source = KafkaSource::Open(o);
   ASSERT_TRUE(source.ok());
   ASSERT_TRUE((*source)->Start(&far).ok());
-  Record r;
-  Status error;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (error.ok() && std::chrono::steady_clock::now() < deadline) {
-    auto next = (*source)->Next(&r);
-    if (!next.ok()) error = next.status();
-    ASSERT_TRUE(!next.ok() || *next != Source::ReadResult::kRecord) << "a record handed out at " << r.position;
-  }
+  const Status error = ReadUntilError(source->get());
   ASSERT_FALSE(error.ok()) << "no error within 30 s";
   EXPECT_EQ(error.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(error.message().find("ends at offset 10"), std::string::npos) << error.message();
@@ -455,6 +464,29 @@ TEST(KafkaOffsetGaps, AStoreCheckpointPastTheLogEndStopsVisiblyAndANewEpochStart
   EXPECT_NE((*renewed)->StreamKey(0).find("/events@2/0"), std::string::npos) << (*renewed)->StreamKey(0);
   EXPECT_EQ((*renewed)->LostRecords(), 0u);
   (*renewed)->Finish();
+}
+
+// The same re-created topic when the assignment could not learn the log's
+// end: the consumer starts at the store's checkpoint, past the end, the fetch
+// runs out of range and auto.offset.reset moves it back to offset 0. Those
+// records must not reach the store (it would drop them as duplicates).
+TEST(KafkaOffsetGaps, ALogThatWentBackBelowTheStoreStopsVisiblyWhenItsEndWasUnknown) {
+  auto broker = OnePartitionWith(10, 100);
+  // The assignment's two ListOffsets requests (log start, log end) fail.
+  ASSERT_TRUE(broker->Control("fail ListOffsets 2 UNKNOWN").ok());
+  FixedCheckpoint far(4999);
+  KafkaSourceOptions o;
+  o.address = {broker->bootstrap(), "events", "blind", kFastGroup, {}};
+  auto source = KafkaSource::Open(o);
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->Start(&far).ok());
+  const Status error = ReadUntilError(source->get());
+  ASSERT_FALSE(error.ok()) << "no error within 30 s";
+  EXPECT_EQ(error.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(error.message().find("went back from offset 5000 to offset 0"), std::string::npos) << error.message();
+  EXPECT_NE(error.message().find("epoch="), std::string::npos) << error.message();
+  EXPECT_TRUE((*source)->Lag().empty()) << "the partition is given up, so nothing of it is committed";
+  (*source)->Finish();
 }
 
 TEST(KafkaOffsetGaps, RecordsDeletedByRetentionBeforeTheyWereReadAreCounted) {
