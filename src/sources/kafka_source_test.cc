@@ -424,38 +424,44 @@ std::vector<uint64_t> ReadAll(Source* source) {
   return offsets;
 }
 
-// Reads until Next() fails, for at most 30 s (then OK); handing out a record
-// is a failure.
-Status ReadUntilError(Source* source) {
+// Consumes the one partition of `broker` as `group` while the store holds it
+// up to offset 4999 (filled from the topic before it was re-created): Next()
+// must stop within 30 s with the re-created-topic error, which says
+// `expected` and the way on, and never hand out a record. The stopped source.
+std::unique_ptr<KafkaSource> ExpectStopAsReCreated(const kafka::DevBroker& broker, const std::string& group,
+                                                   const std::string& expected) {
+  static FixedCheckpoint far(4999);
+  KafkaSourceOptions o;
+  o.address = {broker.bootstrap(), "events", group, kFastGroup, {}};
+  auto source = KafkaSource::Open(o);
+  EXPECT_TRUE(source.ok()) << source.status().ToString();
+  if (!source.ok()) return nullptr;
+  EXPECT_TRUE((*source)->Start(&far).ok());
+  Status error;
   Record r;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto next = source->Next(&r);
-    if (!next.ok()) return next.status();
-    if (*next == Source::ReadResult::kRecord) {
-      ADD_FAILURE() << "a record handed out at " << r.position;
-      return Status::Ok();
-    }
+  while (error.ok() && std::chrono::steady_clock::now() < deadline) {
+    auto next = (*source)->Next(&r);
+    if (!next.ok()) error = next.status();
+    EXPECT_TRUE(!next.ok() || *next != Source::ReadResult::kRecord) << "a record handed out at " << r.position;
+    if (next.ok() && *next == Source::ReadResult::kRecord) break;
   }
-  return Status::Ok();
+  EXPECT_EQ(error.code(), Status::Code::kInvalidArgument) << "no error within 30 s: " << error.ToString();
+  EXPECT_NE(error.message().find(expected), std::string::npos) << error.message();
+  EXPECT_NE(error.message().find("epoch="), std::string::npos) << error.message();
+  return std::move(*source);
 }
 
 TEST(KafkaOffsetGaps, AStoreCheckpointPastTheLogEndStopsVisiblyAndANewEpochStartsANewStream) {
   auto broker = OnePartitionWith(10, 100);
-  FixedCheckpoint far(4999);  // a store filled from the topic before it was re-created
-  KafkaSourceOptions o;
-  o.address = {broker->bootstrap(), "events", "gaps", kFastGroup, {}};
-  auto source = KafkaSource::Open(o);
-  ASSERT_TRUE(source.ok());
-  ASSERT_TRUE((*source)->Start(&far).ok());
-  const Status error = ReadUntilError(source->get());
-  ASSERT_FALSE(error.ok()) << "no error within 30 s";
-  EXPECT_EQ(error.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(error.message().find("ends at offset 10"), std::string::npos) << error.message();
-  EXPECT_NE(error.message().find("epoch="), std::string::npos) << error.message();
-  (*source)->Finish();
+  auto stopped = ExpectStopAsReCreated(*broker, "gaps", "ends at offset 10");
+  ASSERT_TRUE(stopped);
+  stopped->Finish();
 
   // The documented way on: a new epoch, a new stream from the log's start.
+  FixedCheckpoint far(4999);  // none for the keys of an epoch
+  KafkaSourceOptions o;
+  o.address = {broker->bootstrap(), "events", "gaps", kFastGroup, {}};
   o.address.epoch = "2";
   auto renewed = KafkaSource::Open(o);
   ASSERT_TRUE(renewed.ok());
@@ -474,19 +480,10 @@ TEST(KafkaOffsetGaps, ALogThatWentBackBelowTheStoreStopsVisiblyWhenItsEndWasUnkn
   auto broker = OnePartitionWith(10, 100);
   // The assignment's two ListOffsets requests (log start, log end) fail.
   ASSERT_TRUE(broker->Control("fail ListOffsets 2 UNKNOWN").ok());
-  FixedCheckpoint far(4999);
-  KafkaSourceOptions o;
-  o.address = {broker->bootstrap(), "events", "blind", kFastGroup, {}};
-  auto source = KafkaSource::Open(o);
-  ASSERT_TRUE(source.ok());
-  ASSERT_TRUE((*source)->Start(&far).ok());
-  const Status error = ReadUntilError(source->get());
-  ASSERT_FALSE(error.ok()) << "no error within 30 s";
-  EXPECT_EQ(error.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(error.message().find("went back from offset 5000 to offset 0"), std::string::npos) << error.message();
-  EXPECT_NE(error.message().find("epoch="), std::string::npos) << error.message();
-  EXPECT_TRUE((*source)->Lag().empty()) << "the partition is given up, so nothing of it is committed";
-  (*source)->Finish();
+  auto stopped = ExpectStopAsReCreated(*broker, "blind", "went back from offset 5000 to offset 0");
+  ASSERT_TRUE(stopped);
+  EXPECT_TRUE(stopped->Lag().empty()) << "the partition is given up, so nothing of it is committed";
+  stopped->Finish();
 }
 
 TEST(KafkaOffsetGaps, RecordsDeletedByRetentionBeforeTheyWereReadAreCounted) {
