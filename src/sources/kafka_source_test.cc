@@ -398,24 +398,29 @@ class FixedCheckpoint : public CheckpointReader {
   uint64_t position_;
 };
 
+// Appends `n` records of `bytes` each to the topic "events" of `broker`.
+void ProduceTo(const kafka::DevBroker& broker, int n, size_t bytes) {
+  auto p = kafka::KafkaProducer::Open({broker.bootstrap(), "events", {}});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const std::string payload(bytes, 'x');
+  for (int i = 0; i < n; ++i) EXPECT_TRUE((*p)->Send("k", payload).ok());
+  EXPECT_TRUE((*p)->Flush(std::chrono::seconds(60)).ok());
+}
+
 // One partition of a fresh dev broker holding `n` records of `bytes` each.
 std::unique_ptr<kafka::DevBroker> OnePartitionWith(int n, size_t bytes) {
   auto broker = kafka::DevBroker::Start({.brokers = 1, .topic = "events", .partitions = 1});
   EXPECT_TRUE(broker.ok()) << broker.status().ToString();
-  auto p = kafka::KafkaProducer::Open({(*broker)->bootstrap(), "events", {}});
-  EXPECT_TRUE(p.ok()) << p.status().ToString();
-  const std::string payload(bytes, 'x');
-  for (int i = 0; i < n; ++i) EXPECT_TRUE((*p)->Send("k", payload).ok());
-  EXPECT_TRUE((*p)->Flush(std::chrono::seconds(60)).ok());
+  ProduceTo(**broker, n, bytes);
   return std::move(*broker);
 }
 
-// Reads until caught up; the offsets read.
-std::vector<uint64_t> ReadAll(Source* source) {
+// Reads until caught up, or `at_most` records; the offsets read.
+std::vector<uint64_t> ReadAll(Source* source, size_t at_most = SIZE_MAX) {
   std::vector<uint64_t> offsets;
   Record r;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (offsets.size() < at_most && std::chrono::steady_clock::now() < deadline) {
     auto next = source->Next(&r);
     EXPECT_TRUE(next.ok()) << next.status().ToString();
     if (!next.ok() || *next == Source::ReadResult::kIdle) break;
@@ -504,6 +509,41 @@ TEST(KafkaOffsetGaps, RecordsDeletedByRetentionBeforeTheyWereReadAreCounted) {
   EXPECT_EQ(static_cast<int64_t>(offsets.front()), low);
   EXPECT_EQ(static_cast<int64_t>(offsets.size()), 900 - low);
   EXPECT_EQ(static_cast<int64_t>((*source)->LostRecords()), low - 11);
+  (*source)->Finish();
+}
+
+TEST(KafkaOffsetGaps, RecordsDeletedByRetentionWhileTheConsumerLaggedAreCounted) {
+  // 1 MB in the partition; the consumer reads a few records, then reads
+  // nothing while 9 MB more arrive (the dev broker keeps about the newest
+  // 5 MB): records past what it had fetched are deleted before it fetches
+  // them, its next fetch runs out of range and auto.offset.reset moves it on.
+  auto broker = OnePartitionWith(100, 10000);
+  NoCheckpoints none;
+  KafkaSourceOptions o;
+  kafka::Properties properties = kFastGroup;
+  properties.emplace_back("queued.max.messages.kbytes", "1");  // no fetching ahead while records wait
+  o.address = {broker->bootstrap(), "events", "lagging", properties, {}};
+  auto source = KafkaSource::Open(o);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  ASSERT_TRUE((*source)->Start(&none).ok());
+  std::vector<uint64_t> offsets = ReadAll(source->get(), 5);
+  ASSERT_EQ(offsets.size(), 5u);
+  ProduceTo(*broker, 900, 10000);
+  auto marks = kafka::testing::Watermarks(broker->bootstrap(), "events", 1);
+  ASSERT_EQ(marks.size(), 1u);
+  const int64_t low = marks[0].first;
+  ASSERT_GT(low, 100) << "the dev broker deleted nothing the consumer had not fetched";
+  for (uint64_t offset : ReadAll(source->get())) offsets.push_back(offset);
+  // Consecutive offsets with one jump, to the log start: the lost records.
+  std::vector<size_t> jumps;
+  for (size_t i = 1; i < offsets.size(); ++i) {
+    if (offsets[i] != offsets[i - 1] + 1) jumps.push_back(i);
+  }
+  ASSERT_EQ(jumps.size(), 1u) << "offsets read: " << offsets.size() << ", last " << offsets.back();
+  const size_t j = jumps[0];
+  EXPECT_EQ(static_cast<int64_t>(offsets[j]), low);
+  EXPECT_EQ((*source)->LostRecords(), offsets[j] - offsets[j - 1] - 1);
+  EXPECT_EQ(offsets.back(), 999u);
   (*source)->Finish();
 }
 
