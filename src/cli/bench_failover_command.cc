@@ -61,6 +61,7 @@ class Consumer {
  public:
   Consumer(const std::vector<std::string>& argv, std::string log) : log_(std::move(log)) {
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     posix_spawn_file_actions_t actions;
@@ -205,8 +206,7 @@ int RunBenchFailover(const BenchFailoverOptions& o) {
       if (!prod.ok()) return prod.status();
       const auto start = Clock::now();
       for (size_t i = 0; producing; ++i) {
-        const auto due =
-            start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / o.rate));
+        const auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / o.rate));
         std::this_thread::sleep_until(due);
         const BenchEvent& e = generated->events[i % generated->events.size()];
         SAGAFLOW_RETURN_IF_ERROR((*prod)->Send(e.key, e.event));
