@@ -33,7 +33,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): CLI11 t
   sagaflow::cli::AddBenchPipelineCommand(app);  // after AddBenchCommand
   sagaflow::cli::AddDevBrokerCommand(app);
   sagaflow::cli::AddExtractCommand(app);
-  sagaflow::cli::AddBenchKafkaCommand(app);  // after AddBenchCommand
+  sagaflow::cli::AddBenchKafkaCommand(app);     // after AddBenchCommand
+  sagaflow::cli::AddBenchFailoverCommand(app);  // after AddBenchCommand
   sagaflow::cli::AddServeCommand(app);
   sagaflow::cli::AddEntitiesCommand(app);
 

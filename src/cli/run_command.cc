@@ -55,6 +55,7 @@ struct RunOptions {
   double stop_timeout = 30;   // seconds a stop waits for the store before abandoning unstored batches
   int http_port = -1;         // -1 = no HTTP endpoint; 0 = any free port
   std::string http_host = "127.0.0.1";
+  std::string instance_id;  // kafka:// group.instance.id; empty = a dynamic member
 };
 
 // The probe and metrics endpoint of `run --http-port`: GET /metrics (the
@@ -214,7 +215,7 @@ int RunRun(const RunOptions& o) {
     spdlog::error("run: {}", model.status().ToString());
     return 2;
   }
-  auto source = sources::OpenSource(o.source, o.max_event_bytes);
+  auto source = sources::OpenSource(o.source, o.max_event_bytes, o.instance_id);
   if (!source.ok()) {
     spdlog::error("run: {}", source.status().ToString());
     return 2;
@@ -341,6 +342,10 @@ void AddRunCommand(CLI::App& app) {
                   "Serve /metrics, /healthz and /readyz on this port while running (0: any free port, logged)")
       ->envname("SAGAFLOW_HTTP_PORT")
       ->check(CLI::Range(0, 65535));
+  cmd->add_option("--instance-id", o->instance_id,
+                  "kafka://: static group membership (group.instance.id), unique per consumer, e.g. the pod name: "
+                  "restarted within the session timeout, it gets its partitions back without a rebalance")
+      ->envname("SAGAFLOW_INSTANCE_ID");
   cmd->add_option("--http-host", o->http_host, "Address of the --http-port endpoint")
       ->envname("SAGAFLOW_HTTP_HOST")
       ->capture_default_str();

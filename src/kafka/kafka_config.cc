@@ -77,11 +77,14 @@ Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
     if (!value.ok()) return value.status();
     if (*name == "group") {
       a.group = *value;
+    } else if (*name == "epoch") {
+      if (!ValidTopic(*value)) return invalid("the epoch must be 1-249 characters of [a-zA-Z0-9._-]");
+      a.epoch = *value;
     } else if (name->find('.') != std::string::npos) {
       a.properties.emplace_back(*name, *value);
     } else {
       return invalid(
-          fmt::format("unknown parameter \"{}\" (group, or a librdkafka property such as "
+          fmt::format("unknown parameter \"{}\" (group, epoch, or a librdkafka property such as "
                       "session.timeout.ms)",
                       *name));
     }

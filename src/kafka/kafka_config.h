@@ -22,10 +22,13 @@ struct KafkaAddress {
   std::string topic;
   std::string group;      // ?group= (consumer group id), may be empty
   Properties properties;  // every other query parameter: a librdkafka property (its name has a '.')
+  // ?epoch= : a new epoch makes the topic's partitions new streams (after the
+  // topic was re-created, docs/kafka.md); empty = the first. [a-zA-Z0-9._-]+
+  std::string epoch;
 };
 
 // Parses "kafka://BROKERS/TOPIC[?k=v&...]". Values are percent-decoded.
-// Parameters: group=G, and librdkafka properties (names with a '.'); any
+// Parameters: group=G, epoch=E, and librdkafka properties (names with a '.'); any
 // other name is an error, so a typo is not silently ignored.
 Result<KafkaAddress> ParseKafkaAddress(std::string_view uri);
 

@@ -358,6 +358,9 @@ void Pipeline::Abandon() noexcept {
 
 Status Pipeline::Run() {
   State& s = *state_;
+  if (s.source.KeepsOwnPositions() && s.options.power_loss_durable_acks) {
+    SAGAFLOW_RETURN_IF_ERROR(s.sink.RequirePowerLossDurability().WithContext(s.sink.Describe()));
+  }
   SAGAFLOW_RETURN_IF_ERROR(s.sink.Prepare(s.dims).WithContext(s.sink.Describe()));
   SAGAFLOW_RETURN_IF_ERROR(s.source.Start(&s.checkpoints).WithContext(s.source.Describe()));
   // Named threads: per-thread CPU in top -H and perf tells which stage is the bottleneck.

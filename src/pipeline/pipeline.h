@@ -44,6 +44,10 @@ struct PipelineOptions {
   // Stop (committing everything) once the source has been idle, caught up
   // with nothing new, for this long; 0 = never (backfills and tests).
   std::chrono::milliseconds stop_when_idle{0};
+  // With a source that keeps positions of its own (Kafka), the sink's
+  // acknowledgements must survive power loss (Sink::RequirePowerLossDurability).
+  // false only to measure what that costs (bench kafka --fast-acks).
+  bool power_loss_durable_acks = true;
 };
 
 class Pipeline {

@@ -87,6 +87,12 @@ class Sink : public sources::CheckpointReader {
   virtual std::string Describe() const = 0;
   // Migrates the schema and upserts the dimensions. Called once, first.
   virtual Status Prepare(const Dimensions& dimensions) = 0;
+  // Called before Prepare() when the source keeps positions of its own
+  // (sources::Source::KeepsOwnPositions): from then on a Write() must be
+  // durable past an OS crash or power loss when it returns, not only past a
+  // process crash, or the source could commit a position past rows the
+  // store then loses (SQLite: synchronous=FULL).
+  virtual Status RequirePowerLossDurability() { return Status::Ok(); }
   // Stores `batch` and its checkpoints atomically; returns once durable.
   virtual Result<WriteReport> Write(const Batch& batch) = 0;
   // Makes a Write() that waits for the store (retrying through an outage)

@@ -74,6 +74,10 @@ MetricsRegistry::Collector ConsumerLagCollector(const sources::Source* source) {
         out.Sample(g.name, {{"topic", r.topic}, {"partition", r.partition}}, static_cast<double>(r.lag.*g.value));
       }
     }
+    // Each loss is also logged with its partition and offsets.
+    out.Family("sagaflow_source_records_lost_total", "counter",
+               "Records deleted by the source (Kafka retention) before they were read and stored");
+    out.Sample("sagaflow_source_records_lost_total", {}, static_cast<double>(source->LostRecords()));
   };
 }
 

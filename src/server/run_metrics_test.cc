@@ -25,6 +25,7 @@ class LaggingSource final : public sources::Source {
             {"kafka:cluster-1/events.v2/11", -1, 7, -1},  // nothing stored yet: unknown committed
             {"file:not-kafka", 1, 2, 1}};
   }
+  uint64_t LostRecords() const override { return 42; }
 
  private:
   std::string key_ = "k";
@@ -43,6 +44,9 @@ TEST(RunMetrics, ConsumerLagPerTopicAndPartition) {
   EXPECT_EQ(text.find("partition=\"11\"} -1"), std::string::npos) << text;
   EXPECT_EQ(text.find("sagaflow_kafka_consumer_lag{topic=\"events.v2\",partition=\"11\"}"), std::string::npos);
   EXPECT_EQ(text.find("not-kafka"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE sagaflow_source_records_lost_total counter\nsagaflow_source_records_lost_total 42\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(RunMetrics, LatencyHistogramsAreCumulativeWithSumAndCount) {

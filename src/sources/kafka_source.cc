@@ -17,11 +17,6 @@ constexpr int kCommittedTimeoutMs = 10000;
 constexpr auto kConfirmEvery = std::chrono::milliseconds(500);
 constexpr int kConfirmTimeoutMs = 2000;
 
-// Properties sagaflow sets itself because its delivery guarantee rests on them.
-constexpr const char* kReserved[] = {
-    "bootstrap.servers",    "group.id",     "enable.auto.commit", "enable.auto.offset.store",
-    "enable.partition.eof", "rebalance_cb", "offset_commit_cb"};
-
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
 };
@@ -40,25 +35,20 @@ void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf)
 
 KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
 
-Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const std::string& uri, size_t max_record_bytes) {
+Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const std::string& uri, size_t max_record_bytes,
+                                                       const std::string& instance_id) {
   auto address = kafka::ParseKafkaAddress(uri);
   if (!address.ok()) return address.status();
   KafkaSourceOptions o;
   o.address = std::move(*address);
   o.max_record_bytes = max_record_bytes;
+  o.instance_id = instance_id;
   return Open(std::move(o));
 }
 
 Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions options) {
-  if (options.address.group.empty()) {
-    return Status::InvalidArgument(fmt::format("kafka://{}/{}: a consumer group is required (?group=NAME)",
-                                               options.address.brokers, options.address.topic));
-  }
-  for (const auto& [k, v] : options.address.properties) {
-    for (const char* r : kReserved) {
-      if (k == r) return Status::InvalidArgument(fmt::format("Kafka property {} is set by sagaflow", k));
-    }
-  }
+  auto properties = ConsumerProperties(options);
+  if (!properties.ok()) return properties.status();
   return std::unique_ptr<KafkaSource>(new KafkaSource(std::move(options)));
 }
 
@@ -76,12 +66,16 @@ KafkaSource::~KafkaSource() {
 
 std::string KafkaSource::Describe() const {
   // Without the properties: they may hold credentials, and this is stored.
-  return fmt::format("kafka://{}/{}?group={}", options_.address.brokers, options_.address.topic,
-                     options_.address.group);
+  const auto& a = options_.address;
+  return fmt::format("kafka://{}/{}?group={}{}", a.brokers, a.topic, a.group,
+                     a.epoch.empty() ? "" : "&epoch=" + a.epoch);
 }
 
 std::string KafkaSource::KeyFor(int32_t partition) const {
-  return fmt::format("kafka:{}/{}/{}", cluster_id_, options_.address.topic, partition);
+  // A new epoch makes new streams of the same partitions (a re-created topic).
+  const auto& a = options_.address;
+  return a.epoch.empty() ? fmt::format("kafka:{}/{}/{}", cluster_id_, a.topic, partition)
+                         : fmt::format("kafka:{}/{}@{}/{}", cluster_id_, a.topic, a.epoch, partition);
 }
 
 void KafkaSource::RequestStop() { stop_.store(true, std::memory_order_relaxed); }
@@ -89,23 +83,10 @@ void KafkaSource::RequestStop() { stop_.store(true, std::memory_order_relaxed); 
 Status KafkaSource::Start(CheckpointReader* committed) {
   checkpoints_ = committed;
   const kafka::KafkaAddress& a = options_.address;
+  auto properties = ConsumerProperties(options_);
+  if (!properties.ok()) return properties.status();
   kafka::Config conf;
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("bootstrap.servers", a.brokers));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("group.id", a.group));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("client.id", "sagaflow"));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("auto.offset.reset", "earliest"));
-  // A fetch that finds nothing new waits this long at the broker. Kafka
-  // answers as soon as records arrive, but the dev broker (librdkafka's mock)
-  // always waits it out, so it bounds how late a caught-up consumer sees a
-  // new record there (the default, 500 ms, would dominate the latency).
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("fetch.wait.max.ms", "100"));
-  // Larger records must still arrive (as too_large dead letters).
-  SAGAFLOW_RETURN_IF_ERROR(
-      conf.Set("fetch.message.max.bytes", std::to_string(std::max<size_t>(options_.max_record_bytes + 4096, 1 << 20))));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set(a.properties));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.auto.commit", "false"));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.auto.offset.store", "false"));
-  SAGAFLOW_RETURN_IF_ERROR(conf.Set("enable.partition.eof", "true"));
+  SAGAFLOW_RETURN_IF_ERROR(conf.Set(*properties));
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaSource::RebalanceCallback);
   rd_kafka_conf_set_offset_commit_cb(conf.get(), &KafkaSource::CommitCallback);
@@ -145,7 +126,8 @@ Status KafkaSource::Start(CheckpointReader* committed) {
   rd_kafka_topic_partition_list_add(subscription.get(), a.topic.c_str(), RD_KAFKA_PARTITION_UA);
   err = rd_kafka_subscribe(rk_, subscription.get());
   if (err) return Status::Unavailable(fmt::format("subscribing to {}: {}", a.topic, kafka::ErrorText(err)));
-  spdlog::info("kafka: consuming {} as group {} (cluster {})", a.topic, a.group, cluster_id_);
+  spdlog::info("kafka: consuming {} as group {}{} (cluster {})", a.topic, a.group,
+               options_.instance_id.empty() ? "" : ", static member " + options_.instance_id, cluster_id_);
   return Status::Ok();
 }
 
@@ -182,12 +164,28 @@ Result<Source::ReadResult> KafkaSource::Next(Record* record) {
                    rd_kafka_message_errstr(m.get()));
       continue;
     }
+    if (!fatal_.ok()) return fatal_;  // set by a rebalance served in this poll
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = partitions_.find(m->partition);
       if (it == partitions_.end() || !it->second.owned) continue;  // fetched before a revocation
-      it->second.at_end = false;
-      it->second.read = m->offset + 1;
+      Partition& p = it->second;
+      if (p.next >= 0 && m->offset < p.next) {
+        // Within an assignment offsets only go up, unless the fetch ran out
+        // of range and auto.offset.reset moved the consumer back: the log
+        // now ends below what the store holds (the topic was re-created
+        // while this consumer read it, or its end was unknown at the
+        // assignment). Stored, these records would be dropped as duplicates.
+        fatal_ = LogBelowStore(fmt::format("partition {} [{}] ({}) went back from offset {} to offset {}",
+                                           options_.address.topic, m->partition, p.key, p.next, m->offset));
+        spdlog::error("kafka: {}", fatal_.message());
+        p.owned = false;  // nothing more of it is handed out or committed
+        return fatal_;
+      }
+      if (p.next >= 0 && m->offset > p.next) NoteGapLocked(m->partition, p.next, m->offset);
+      p.next = m->offset + 1;
+      p.at_end = false;
+      p.read = m->offset + 1;
     }
     record->stream = static_cast<uint32_t>(m->partition);
     record->position = static_cast<uint64_t>(m->offset);
@@ -370,8 +368,10 @@ Status KafkaSource::Finish() {
   }
   if (dropped)
     spdlog::info("kafka: {} acknowledgements came after their partition was revoked (not committed)", dropped);
-  // Leaves the group at once, so its partitions move to other consumers now
-  // rather than after the session timeout.
+  // A dynamic member leaves the group at once, so its partitions move to
+  // other consumers now rather than after the session timeout. A static one
+  // (group.instance.id) does not send LeaveGroup: its partitions wait one
+  // session timeout for it to come back (a restarted pod), then move.
   if (!result.ok()) {
     spdlog::error(
         "kafka: {}; the store holds what was read, and whoever reads the partitions next starts after it "
@@ -440,7 +440,10 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   PartitionList committed(rd_kafka_topic_partition_list_copy(parts));
   rd_kafka_resp_err_t err = rd_kafka_committed(rk_, committed.get(), kCommittedTimeoutMs);
   if (err) spdlog::warn("kafka: fetching committed offsets: {}", kafka::ErrorText(err));
-  // 3. Start after whichever is further.
+  // 3. The log's start and end, to check both against.
+  std::vector<int64_t> low(parts->cnt, -1), end(parts->cnt, -1);
+  QueryLogBounds(parts, &low, &end);
+  // 4. Decide (DecidePartitionStart) and report what is not read.
   {
     std::lock_guard<std::mutex> lock(mu_);
     assigned_ = true;
@@ -448,21 +451,49 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* parts) {
     for (int i = 0; i < parts->cnt; ++i) {
       auto& e = parts->elems[i];
       const auto& c = committed->elems[i];
-      const int64_t group = !err && !c.err && c.offset >= 0 ? c.offset : -1;
-      const int64_t store = stored[i] ? static_cast<int64_t>(stored[i]->position) + 1 : -1;
-      const int64_t start = std::max(group, store);
-      e.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;  // invalid: committed, else auto.offset.reset
+      PartitionOffsets known;
+      known.group = !err && !c.err && c.offset >= 0 ? c.offset : -1;
+      known.store = stored[i] ? static_cast<int64_t>(stored[i]->position) + 1 : -1;
+      known.low = low[i];
+      known.end = end[i];
+      const std::string name = fmt::format("partition {} [{}] ({})", e.topic, e.partition, KeyFor(e.partition));
       Partition& p = partitions_[e.partition];
       if (p.key.empty()) p.key = KeyFor(e.partition);
+      auto start = DecidePartitionStart(known, name);
+      if (!start.ok()) {
+        if (fatal_.ok()) fatal_ = start.status();
+        spdlog::error("kafka: {}", start.status().message());
+        p.owned = false;  // nothing of it is handed out
+        e.offset = RD_KAFKA_OFFSET_END;
+        continue;
+      }
+      if (start->group_ignored) {
+        spdlog::warn(
+            "kafka: {}: the group's offset {} lies beyond the partition's end {} (the topic was re-created?): "
+            "ignored",
+            name, known.group, known.end);
+      }
+      if (start->behind_to > start->behind_from) {
+        spdlog::warn(
+            "kafka: {}: the group committed up to offset {} but the store holds records only up to {}: reading "
+            "offsets {}-{} again (the store lost acknowledged transactions, is a restored backup, or another store "
+            "shares the group)",
+            name, start->behind_to, start->behind_from - 1, start->behind_from, start->behind_to - 1);
+      }
+      if (start->lost_to > start->lost_from) {
+        NoteLossLocked(name, start->lost_from, start->lost_to, "the stream continues at the log start");
+      }
+      e.offset = start->offset >= 0 ? start->offset : RD_KAFKA_OFFSET_INVALID;  // invalid: auto.offset.reset
       p.owned = true;
       p.at_end = false;
       p.read = -1;
-      p.acked = start;  // the store holds everything before it
-      p.committed = group;
-      spdlog::info("kafka: assigned {} [{}]: group offset {}, store checkpoint {}, starting at {}", e.topic,
-                   e.partition, group >= 0 ? std::to_string(group) : "none",
-                   store >= 0 ? std::to_string(store - 1) : "none",
-                   start >= 0 ? std::to_string(start) : "the earliest");
+      p.next = start->offset;
+      p.acked = start->offset;  // the store holds everything before it
+      p.committed = known.group;
+      spdlog::info("kafka: assigned {} [{}]: group offset {}, store checkpoint {}, log {}-{}, starting at {}", e.topic,
+                   e.partition, known.group >= 0 ? std::to_string(known.group) : "none",
+                   known.store >= 0 ? std::to_string(known.store - 1) : "none", known.low, known.end,
+                   start->offset >= 0 ? std::to_string(start->offset) : "the earliest");
     }
   }
   rd_kafka_error_t* error = nullptr;

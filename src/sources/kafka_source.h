@@ -50,12 +50,60 @@ struct KafkaSourceOptions {
   std::chrono::milliseconds connect_timeout{30000};
   // How long Finish() retries the final offset commit.
   std::chrono::milliseconds commit_timeout{30000};
+  // group.instance.id (static membership): a member restarted with the same
+  // id within the session timeout gets its partitions back without a
+  // rebalance; empty = a dynamic member. Unique per consumer (a pod name).
+  std::string instance_id;
 };
+
+// ConsumerProperties and DecidePartitionStart are defined in
+// kafka_source_rules.cc: they need no consumer, and are unit-tested alone.
+
+// The librdkafka properties a KafkaSource's consumer is created with, in the
+// order they are applied (a later one wins): sagaflow's defaults (failover in
+// seconds: session.timeout.ms=6000, the smallest a Kafka broker accepts by
+// default, heartbeat.interval.ms=2000), the address's properties, the
+// instance id, then the properties its delivery guarantee rests on.
+Result<kafka::Properties> ConsumerProperties(const KafkaSourceOptions& options);
+
+// What is known of a partition when it is assigned (-1: nothing, or unknown).
+struct PartitionOffsets {
+  int64_t store = -1;  // offset after the store's checkpoint: the store holds the stream up to it
+  int64_t group = -1;  // the group's committed offset
+  int64_t low = -1;    // log start offset: retention deleted everything before it
+  int64_t end = -1;    // log end offset (high watermark)
+};
+struct PartitionStart {
+  int64_t offset = -1;  // where to start; -1: auto.offset.reset decides (a new stream)
+  // [lost_from, lost_to): deleted by retention before they were stored
+  int64_t lost_from = 0, lost_to = 0;
+  // [behind_from, behind_to): committed by the group but not in this store,
+  // read again (the store lost acknowledged transactions, or is a restored
+  // backup or another store sharing the group)
+  int64_t behind_from = 0, behind_to = 0;
+  bool group_ignored = false;  // the group's offset lay beyond the log end
+};
+
+// Where a partition starts (docs/kafka.md, "Where a partition starts"): after
+// the store's checkpoint when the store holds the stream (it is the record of
+// what is stored; the group's offset only ever follows it), else at the
+// group's offset, else where auto.offset.reset says; never before the log
+// start (what lies before it is reported lost); and never silently past the
+// log end: a store checkpoint beyond it (the topic was re-created, or the
+// cluster is not the one the store was filled from) is an InvalidArgument
+// error naming `partition` and the way on (a new ?epoch=); a group offset
+// beyond it is ignored (reported).
+Result<PartitionStart> DecidePartitionStart(const PartitionOffsets& offsets, const std::string& partition);
+
+// The error for a partition whose log lies below what the store holds of it
+// (`what`: what was seen, naming the partition): the causes and the way on.
+Status LogBelowStore(const std::string& what);
 
 class KafkaSource final : public Source {
  public:
   // `uri`: kafka://BROKERS/TOPIC?group=G[&<librdkafka property>=V...].
-  static Result<std::unique_ptr<KafkaSource>> Open(const std::string& uri, size_t max_record_bytes);
+  static Result<std::unique_ptr<KafkaSource>> Open(const std::string& uri, size_t max_record_bytes,
+                                                   const std::string& instance_id = {});
   static Result<std::unique_ptr<KafkaSource>> Open(KafkaSourceOptions options);
   ~KafkaSource() override;
 
@@ -66,6 +114,8 @@ class KafkaSource final : public Source {
   Status Acknowledge(uint32_t stream, const Checkpoint& checkpoint) override;
   Status Finish() override;
   std::vector<StreamLag> Lag() const override;
+  uint64_t LostRecords() const override;
+  bool KeepsOwnPositions() const override { return true; }
   void RequestStop() override;
 
  private:
@@ -74,6 +124,7 @@ class KafkaSource final : public Source {
     bool owned = false;      // assigned to this consumer now
     bool at_end = false;     // read up to the end it last heard of
     int64_t read = -1;       // offset after the last record handed out since assignment, -1 none
+    int64_t next = -1;       // offset the next record should have (gaps are checked), -1 unknown
     int64_t acked = -1;      // offset after the last acknowledged record (what to commit), -1 none
     int64_t committed = -1;  // offset the group confirmed, -1 unknown
   };
@@ -86,6 +137,13 @@ class KafkaSource final : public Source {
   static void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void OnAssign(rd_kafka_topic_partition_list_t* parts);
   void OnRevoke(rd_kafka_topic_partition_list_t* parts);
+  // The log start and end offsets of `parts` (-1 where unknown).
+  void QueryLogBounds(const rd_kafka_topic_partition_list_t* parts, std::vector<int64_t>* low,
+                      std::vector<int64_t>* end);
+  // Records [from, to) of `partition` were deleted before being read: counted and logged.
+  void NoteLossLocked(const std::string& partition, int64_t from, int64_t to, const char* then);
+  // A record at `offset` followed `expected`: a loss if retention deleted the records between.
+  void NoteGapLocked(int32_t partition, int64_t expected, int64_t offset);
   struct ListDeleter {
     void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
   };
@@ -124,8 +182,9 @@ class KafkaSource final : public Source {
   // (session lost, or the revocation's commit failed); cleared by the next
   // assignment, which starts after the store and commits there.
   bool repair_pending_ = false;
-  bool no_more_acks_ = false;  // Finish() began: nothing will be acknowledged any more
-  uint64_t dropped_acks_ = 0;  // acknowledgements for partitions already revoked
+  bool no_more_acks_ = false;      // Finish() began: nothing will be acknowledged any more
+  uint64_t dropped_acks_ = 0;      // acknowledgements for partitions already revoked
+  std::atomic<uint64_t> lost_{0};  // records deleted by retention before they were read
   // Lag() of the moment Finish() committed the final offsets, which Lag()
   // answers after the consumer closed (for the run's summary).
   std::vector<StreamLag> final_lag_;

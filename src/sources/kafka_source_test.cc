@@ -48,14 +48,62 @@ TEST(KafkaAddress, ParsesBrokersTopicGroupAndProperties) {
   EXPECT_EQ(a->properties[0].first, "session.timeout.ms");
   EXPECT_EQ(a->properties[0].second, "6000");
 
-  for (const char* bad : {"kafka://h1:9092", "kafka:///events", "kafka://h/bad topic", "kafka://h/t?group",
-                          "kafka://h/t?grup=x", "kafka://h/t?group=%zz", "file:/x", "kafka://h/t?group=%4"}) {
+  auto epoch = kafka::ParseKafkaAddress("kafka://h/events?group=g&epoch=2026-12-05");
+  ASSERT_TRUE(epoch.ok()) << epoch.status().ToString();
+  EXPECT_EQ(epoch->epoch, "2026-12-05");
+  EXPECT_TRUE(epoch->properties.empty());
+
+  for (const char* bad : {"kafka://h1:9092", "kafka:///events", "kafka://h/bad topic", "kafka://h/t?group=g&epoch=a/b",
+                          "kafka://h/t?group=g&epoch=", "kafka://h/t?group", "kafka://h/t?grup=x",
+                          "kafka://h/t?group=%zz", "file:/x", "kafka://h/t?group=%4"}) {
     EXPECT_FALSE(kafka::ParseKafkaAddress(bad).ok()) << bad;
   }
   EXPECT_FALSE(KafkaSource::Open("kafka://h:1/t", 1024).ok()) << "a group is required";
   auto reserved = KafkaSource::Open("kafka://h:1/t?group=g&enable.auto.commit=true", 1024);
   ASSERT_FALSE(reserved.ok());
   EXPECT_NE(reserved.status().message().find("enable.auto.commit"), std::string::npos);
+}
+
+// What reaches librdkafka: failover defaults, the address's properties over
+// them, the instance id as group.instance.id, the guarantees last; every
+// value accepted by librdkafka.
+TEST(KafkaConsumerProperties, FailoverDefaultsAddressOverridesInstanceIdAndGuaranteesLast) {
+  auto value = [](const kafka::Properties& p, const std::string& key) {
+    std::string v;  // the last one set wins
+    for (const auto& [k, val] : p) {
+      if (k == key) v = val;
+    }
+    return v;
+  };
+  KafkaSourceOptions o;
+  o.address = *kafka::ParseKafkaAddress("kafka://h:1/events?group=g");
+  auto defaults = ConsumerProperties(o);
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(value(*defaults, "session.timeout.ms"), "6000");
+  EXPECT_EQ(value(*defaults, "heartbeat.interval.ms"), "2000");
+  EXPECT_EQ(value(*defaults, "group.instance.id"), "") << "dynamic membership unless asked";
+  EXPECT_EQ(value(*defaults, "enable.auto.commit"), "false");
+
+  o.address = *kafka::ParseKafkaAddress("kafka://h:1/events?group=g&session.timeout.ms=45000");
+  o.instance_id = "sagaflow-run-7f9c-abcde";
+  auto p = ConsumerProperties(o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(value(*p, "session.timeout.ms"), "45000");
+  EXPECT_EQ(value(*p, "group.instance.id"), "sagaflow-run-7f9c-abcde");
+  EXPECT_EQ(value(*p, "group.id"), "g");
+  EXPECT_EQ(p->back().first, "enable.partition.eof");
+  kafka::Config conf;
+  EXPECT_TRUE(conf.Set(*p).ok());
+  char got[64];
+  size_t size = sizeof got;
+  ASSERT_EQ(rd_kafka_conf_get(conf.get(), "group.instance.id", got, &size), RD_KAFKA_CONF_OK);
+  EXPECT_STREQ(got, "sagaflow-run-7f9c-abcde");
+
+  auto same = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, "a");
+  EXPECT_TRUE(same.ok()) << same.status().ToString();
+  auto contradicts = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, "b");
+  ASSERT_FALSE(contradicts.ok());
+  EXPECT_NE(contradicts.status().message().find("group.instance.id"), std::string::npos);
 }
 
 // The store's checkpoints for a source used without a pipeline.
@@ -149,6 +197,11 @@ class KafkaSourceTest : public ::testing::Test {
                          &counters);
     Status st = p.Run();
     EXPECT_TRUE(st.ok()) << st.ToString();
+    // Kafka commits offsets outside the store: its acknowledgements must
+    // survive power loss. A file's position lives only in the store.
+    auto synchronous = (*sink)->Synchronous();
+    EXPECT_TRUE(synchronous.ok());
+    EXPECT_EQ(*synchronous, source_uri.rfind("kafka://", 0) == 0 ? "FULL" : "NORMAL") << source_uri;
     return counters.Snapshot();
   }
   std::unique_ptr<Source> OpenAny(const std::string& uri) {
@@ -215,7 +268,7 @@ TEST_F(KafkaSourceTest, AGroupBehindTheStoresCheckpointsStartsAfterThem) {
 TEST_F(KafkaSourceTest, RevocationCommitsAcknowledgedRecordsAndNeverLaterOnes) {
   Produce(Records(0, 200));
   KafkaSourceOptions o;
-  o.address = {broker_->bootstrap(), "events", "revoke", kFastGroup};
+  o.address = {broker_->bootstrap(), "events", "revoke", kFastGroup, {}};
   o.drain_timeout = std::chrono::milliseconds(300);
   auto source = KafkaSource::Open(o);
   ASSERT_TRUE(source.ok());
@@ -284,6 +337,214 @@ TEST_F(KafkaSourceTest, RevocationCommitsAcknowledgedRecordsAndNeverLaterOnes) {
     ++checked;
   }
   EXPECT_GT(checked, 0);
+}
+
+// The rule that decides where a partition starts (docs/kafka.md).
+TEST(PartitionStart, TheStoreDecidesThenTheGroupNeverBeforeTheLogStartNorPastItsEnd) {
+  auto start = [](int64_t store, int64_t group, int64_t low, int64_t end) {
+    auto s = DecidePartitionStart({store, group, low, end}, "p0");
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : PartitionStart{};
+  };
+  // A commit lost after the store write: the store is ahead, it wins.
+  EXPECT_EQ(start(120, 100, 0, 500).offset, 120);
+  EXPECT_EQ(start(120, -1, 0, 500).offset, 120);
+  // The store behind the group (it lost acknowledged transactions, or is a
+  // restored backup): the store still decides; the records are read again.
+  auto behind = start(80, 100, 0, 500);
+  EXPECT_EQ(behind.offset, 80);
+  EXPECT_EQ(behind.behind_from, 80);
+  EXPECT_EQ(behind.behind_to, 100);
+  // A store that holds nothing of the stream: the group, else auto.offset.reset.
+  EXPECT_EQ(start(-1, 100, 0, 500).offset, 100);
+  EXPECT_EQ(start(-1, -1, 40, 500).offset, -1);
+  // Caught up exactly, and an empty partition.
+  EXPECT_EQ(start(500, 500, 0, 500).offset, 500);
+  EXPECT_EQ(start(-1, -1, 0, 0).offset, -1);
+  // Retention deleted records the store never got: counted, start at the log start.
+  auto lost = start(120, 100, 300, 500);
+  EXPECT_EQ(lost.offset, 300);
+  EXPECT_EQ(lost.lost_from, 120);
+  EXPECT_EQ(lost.lost_to, 300);
+  auto group_lost = start(-1, 100, 300, 500);
+  EXPECT_EQ(group_lost.offset, 300);
+  EXPECT_EQ(group_lost.lost_to - group_lost.lost_from, 200);
+  EXPECT_EQ(start(-1, -1, 300, 500).lost_to, 0) << "a new stream loses nothing: it starts where the log does";
+  // The group's offset beyond the log's end (the topic re-created): ignored.
+  auto stale = start(-1, 9000, 0, 500);
+  EXPECT_TRUE(stale.group_ignored);
+  EXPECT_EQ(stale.offset, -1);
+  // Unknown log bounds (the broker did not answer): no check, the old rule.
+  EXPECT_EQ(start(120, 100, -1, -1).offset, 120);
+  // The store's checkpoint beyond the log's end: a visible error, never a skip.
+  auto beyond = DecidePartitionStart({5000, 5000, 0, 120}, "partition events [3]");
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.status().code(), Status::Code::kInvalidArgument);
+  for (const char* part : {"partition events [3]", "ends at offset 120", "up to offset 4999", "re", "epoch="}) {
+    EXPECT_NE(beyond.status().message().find(part), std::string::npos) << beyond.status().message();
+  }
+}
+
+// A store's checkpoints for any stream key; none for keys of an epoch.
+class FixedCheckpoint : public CheckpointReader {
+ public:
+  explicit FixedCheckpoint(uint64_t position) : position_(position) {}
+  Result<std::optional<Checkpoint>> LoadCheckpoint(std::string_view key) override {
+    if (key.find('@') != std::string_view::npos) return std::optional<Checkpoint>();
+    return std::optional<Checkpoint>(Checkpoint{position_, 0, 0});
+  }
+
+ private:
+  uint64_t position_;
+};
+
+// Appends `n` records of `bytes` each to the topic "events" of `broker`.
+void ProduceTo(const kafka::DevBroker& broker, int n, size_t bytes) {
+  auto p = kafka::KafkaProducer::Open({broker.bootstrap(), "events", {}});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const std::string payload(bytes, 'x');
+  for (int i = 0; i < n; ++i) EXPECT_TRUE((*p)->Send("k", payload).ok());
+  EXPECT_TRUE((*p)->Flush(std::chrono::seconds(60)).ok());
+}
+
+// One partition of a fresh dev broker holding `n` records of `bytes` each.
+std::unique_ptr<kafka::DevBroker> OnePartitionWith(int n, size_t bytes) {
+  auto broker = kafka::DevBroker::Start({.brokers = 1, .topic = "events", .partitions = 1});
+  EXPECT_TRUE(broker.ok()) << broker.status().ToString();
+  ProduceTo(**broker, n, bytes);
+  return std::move(*broker);
+}
+
+// Reads until caught up, or `at_most` records; the offsets read.
+std::vector<uint64_t> ReadAll(Source* source, size_t at_most = SIZE_MAX) {
+  std::vector<uint64_t> offsets;
+  Record r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (offsets.size() < at_most && std::chrono::steady_clock::now() < deadline) {
+    auto next = source->Next(&r);
+    EXPECT_TRUE(next.ok()) << next.status().ToString();
+    if (!next.ok() || *next == Source::ReadResult::kIdle) break;
+    if (*next == Source::ReadResult::kRecord) offsets.push_back(r.position);
+  }
+  return offsets;
+}
+
+// Consumes the one partition of `broker` as `group` while the store holds it
+// up to offset 4999 (filled from the topic before it was re-created): Next()
+// must stop within 30 s with the re-created-topic error, which says
+// `expected` and the way on, and never hand out a record. The stopped source.
+std::unique_ptr<KafkaSource> ExpectStopAsReCreated(const kafka::DevBroker& broker, const std::string& group,
+                                                   const std::string& expected) {
+  static FixedCheckpoint far(4999);
+  KafkaSourceOptions o;
+  o.address = {broker.bootstrap(), "events", group, kFastGroup, {}};
+  auto source = KafkaSource::Open(o);
+  EXPECT_TRUE(source.ok()) << source.status().ToString();
+  if (!source.ok()) return nullptr;
+  EXPECT_TRUE((*source)->Start(&far).ok());
+  Status error;
+  Record r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (error.ok() && std::chrono::steady_clock::now() < deadline) {
+    auto next = (*source)->Next(&r);
+    if (!next.ok()) error = next.status();
+    EXPECT_TRUE(!next.ok() || *next != Source::ReadResult::kRecord) << "a record handed out at " << r.position;
+    if (next.ok() && *next == Source::ReadResult::kRecord) break;
+  }
+  EXPECT_EQ(error.code(), Status::Code::kInvalidArgument) << "no error within 30 s: " << error.ToString();
+  EXPECT_NE(error.message().find(expected), std::string::npos) << error.message();
+  EXPECT_NE(error.message().find("epoch="), std::string::npos) << error.message();
+  return std::move(*source);
+}
+
+TEST(KafkaOffsetGaps, AStoreCheckpointPastTheLogEndStopsVisiblyAndANewEpochStartsANewStream) {
+  auto broker = OnePartitionWith(10, 100);
+  auto stopped = ExpectStopAsReCreated(*broker, "gaps", "ends at offset 10");
+  ASSERT_TRUE(stopped);
+  stopped->Finish();
+
+  // The documented way on: a new epoch, a new stream from the log's start.
+  FixedCheckpoint far(4999);  // none for the keys of an epoch
+  KafkaSourceOptions o;
+  o.address = {broker->bootstrap(), "events", "gaps", kFastGroup, {}};
+  o.address.epoch = "2";
+  auto renewed = KafkaSource::Open(o);
+  ASSERT_TRUE(renewed.ok());
+  ASSERT_TRUE((*renewed)->Start(&far).ok());
+  EXPECT_EQ(ReadAll(renewed->get()).size(), 10u);
+  EXPECT_NE((*renewed)->StreamKey(0).find("/events@2/0"), std::string::npos) << (*renewed)->StreamKey(0);
+  EXPECT_EQ((*renewed)->LostRecords(), 0u);
+  (*renewed)->Finish();
+}
+
+// The same re-created topic when the assignment could not learn the log's
+// end: the consumer starts at the store's checkpoint, past the end, the fetch
+// runs out of range and auto.offset.reset moves it back to offset 0. Those
+// records must not reach the store (it would drop them as duplicates).
+TEST(KafkaOffsetGaps, ALogThatWentBackBelowTheStoreStopsVisiblyWhenItsEndWasUnknown) {
+  auto broker = OnePartitionWith(10, 100);
+  // The assignment's two ListOffsets requests (log start, log end) fail.
+  ASSERT_TRUE(broker->Control("fail ListOffsets 2 UNKNOWN").ok());
+  auto stopped = ExpectStopAsReCreated(*broker, "blind", "went back from offset 5000 to offset 0");
+  ASSERT_TRUE(stopped);
+  EXPECT_TRUE(stopped->Lag().empty()) << "the partition is given up, so nothing of it is committed";
+  stopped->Finish();
+}
+
+TEST(KafkaOffsetGaps, RecordsDeletedByRetentionBeforeTheyWereReadAreCounted) {
+  // ~9 MB into one partition: the dev broker keeps about the newest 5 MB.
+  auto broker = OnePartitionWith(900, 10000);
+  auto marks = kafka::testing::Watermarks(broker->bootstrap(), "events", 1);
+  ASSERT_EQ(marks.size(), 1u);
+  const int64_t low = marks[0].first;
+  ASSERT_GT(low, 100) << "the dev broker deleted nothing";
+  FixedCheckpoint stored(10);  // the store holds offsets up to 10
+  KafkaSourceOptions o;
+  o.address = {broker->bootstrap(), "events", "retention", kFastGroup, {}};
+  auto source = KafkaSource::Open(o);
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->Start(&stored).ok());
+  const std::vector<uint64_t> offsets = ReadAll(source->get());
+  ASSERT_FALSE(offsets.empty());
+  EXPECT_EQ(static_cast<int64_t>(offsets.front()), low);
+  EXPECT_EQ(static_cast<int64_t>(offsets.size()), 900 - low);
+  EXPECT_EQ(static_cast<int64_t>((*source)->LostRecords()), low - 11);
+  (*source)->Finish();
+}
+
+TEST(KafkaOffsetGaps, RecordsDeletedByRetentionWhileTheConsumerLaggedAreCounted) {
+  // 1 MB in the partition; the consumer reads a few records, then reads
+  // nothing while 9 MB more arrive (the dev broker keeps about the newest
+  // 5 MB): records past what it had fetched are deleted before it fetches
+  // them, its next fetch runs out of range and auto.offset.reset moves it on.
+  auto broker = OnePartitionWith(100, 10000);
+  NoCheckpoints none;
+  KafkaSourceOptions o;
+  kafka::Properties properties = kFastGroup;
+  properties.emplace_back("queued.max.messages.kbytes", "1");  // no fetching ahead while records wait
+  o.address = {broker->bootstrap(), "events", "lagging", properties, {}};
+  auto source = KafkaSource::Open(o);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  ASSERT_TRUE((*source)->Start(&none).ok());
+  std::vector<uint64_t> offsets = ReadAll(source->get(), 5);
+  ASSERT_EQ(offsets.size(), 5u);
+  ProduceTo(*broker, 900, 10000);
+  auto marks = kafka::testing::Watermarks(broker->bootstrap(), "events", 1);
+  ASSERT_EQ(marks.size(), 1u);
+  const int64_t low = marks[0].first;
+  ASSERT_GT(low, 100) << "the dev broker deleted nothing the consumer had not fetched";
+  for (uint64_t offset : ReadAll(source->get())) offsets.push_back(offset);
+  // Consecutive offsets with one jump, to the log start: the lost records.
+  std::vector<size_t> jumps;
+  for (size_t i = 1; i < offsets.size(); ++i) {
+    if (offsets[i] != offsets[i - 1] + 1) jumps.push_back(i);
+  }
+  ASSERT_EQ(jumps.size(), 1u) << "offsets read: " << offsets.size() << ", last " << offsets.back();
+  const size_t j = jumps[0];
+  EXPECT_EQ(static_cast<int64_t>(offsets[j]), low);
+  EXPECT_EQ((*source)->LostRecords(), offsets[j] - offsets[j - 1] - 1);
+  EXPECT_EQ(offsets.back(), 999u);
+  (*source)->Finish();
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 
 namespace sagaflow::sources {
 
-Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes);
+// `instance_id`: a Kafka consumer's group.instance.id (static membership);
+// ignored by file sources, which have no group.
+Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes,
+                                           const std::string& instance_id = {});
 
 }  // namespace sagaflow::sources

@@ -102,12 +102,22 @@ class Source {
   // means they may not be (the sink's checkpoints still are).
   virtual Status Finish() { return Status::Ok(); }
 
+  // True for a source that also keeps its positions outside the sink (Kafka's
+  // group offsets), committed after the sink acknowledged: the pipeline then
+  // asks the sink for acknowledgements that survive power loss
+  // (pipeline::Sink::RequirePowerLossDurability).
+  virtual bool KeepsOwnPositions() const { return false; }
+
   // Lag of the streams this source reads now. Thread-safe.
   virtual std::vector<StreamLag> Lag() const { return {}; }
 
   // Records skipped at start because they were already committed (counted by
   // sources that must read through them, such as a pipe).
   virtual uint64_t SkippedRecords() const { return 0; }
+
+  // Records this source could not read because they were deleted before
+  // being read (Kafka retention); each loss is also logged. Thread-safe.
+  virtual uint64_t LostRecords() const { return 0; }
 
   // Asks a blocked Next() to return kEnd soon. Thread-safe, best effort.
   virtual void RequestStop() {}

@@ -66,6 +66,24 @@ Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, co
 
 SqliteSink::~SqliteSink() = default;
 
+Status SqliteSink::RequirePowerLossDurability() { return db_->Exec("PRAGMA synchronous = FULL"); }
+
+Result<std::string> SqliteSink::Synchronous() {
+  auto q = db_->Prepare("PRAGMA synchronous");
+  if (!q.ok()) return q.status();
+  auto row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Internal("PRAGMA synchronous answered nothing");
+  switch (q->Int(0)) {
+    case 1:
+      return std::string("NORMAL");
+    case 2:
+      return std::string("FULL");
+    default:
+      return std::to_string(q->Int(0));
+  }
+}
+
 Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
   SAGAFLOW_RETURN_IF_ERROR(Migrate(*db_));
   SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));

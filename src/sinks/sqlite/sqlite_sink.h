@@ -33,6 +33,11 @@ class SqliteSink final : public pipeline::Sink {
 
   std::string Describe() const override { return "sqlite:" + db_->path(); }
   Status Prepare(const pipeline::Dimensions& dimensions) override;
+  // synchronous=FULL: in WAL mode NORMAL syncs only at checkpoints, so the
+  // newest commits can roll back on power loss although they were acknowledged.
+  Status RequirePowerLossDurability() override;
+  // The PRAGMA synchronous in force: "NORMAL" or "FULL".
+  Result<std::string> Synchronous();
   Result<std::optional<sources::Checkpoint>> LoadCheckpoint(std::string_view stream_key) override;
   Result<pipeline::WriteReport> Write(const pipeline::Batch& batch) override;
   // One "batch" latency per Write() (a batch is one transaction).
