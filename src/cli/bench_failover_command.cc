@@ -54,8 +54,6 @@ struct BenchFailoverOptions {
   bool json = false;
 };
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 // A `sagaflow run` child process, its stderr in a log file.
 class Consumer {
  public:

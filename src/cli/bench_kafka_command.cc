@@ -57,8 +57,6 @@ struct BenchKafkaOptions {
   bool fast_acks = false;  // acknowledgements durable past a process crash only (the cost of power-loss durability)
 };
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 // What one partition of the dev broker may receive: its 5 MiB retention
 // (rdkafka_mock.c) less room for record and batch headers.
 constexpr uint64_t kPartitionBudget = uint64_t{4} << 20;

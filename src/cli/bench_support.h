@@ -1,9 +1,10 @@
-// What the end-to-end benchmarks (`bench pipeline`, `bench kafka`) share:
+// What the end-to-end benchmarks (`bench pipeline`, `bench kafka`, `bench failover`) share:
 // the `bench` command they hang under, their common flags, a scratch
 // directory and the generated shared-corpus events.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -16,6 +17,9 @@ namespace sagaflow::cli {
 
 // The `bench` subcommand of `app`, created if no other file added it yet.
 CLI::App* BenchCommand(CLI::App& app);
+
+// A steady-clock interval in seconds, for rates and reports.
+inline double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // Flags of every end-to-end benchmark.
 struct EndToEndBenchOptions {
