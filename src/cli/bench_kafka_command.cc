@@ -99,14 +99,14 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   auto model = pipeline::AnalysisModel::Load(o.common.model, o.common.entities);
   if (!model.ok()) {
     spdlog::error("bench kafka: {}", model.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   // The events are generated before the clock starts: the figures are the
   // broker's, the consumer's and the store's, not the generator's.
   auto generated = GenerateBenchEvents(o.common.corpus, o.common.count);
   if (!generated.ok()) {
     spdlog::error("bench kafka: {}", generated.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   const uint64_t total_bytes = generated->bytes;
   // Size the topic: 2 MB of events per partition on average, as keys do not
@@ -138,7 +138,7 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   };
   if (auto before = stored_events(); before.ok() && *before > 0) {
     spdlog::error("bench kafka: {} already holds {} events: give an empty database", store, *before);
-    return 2;
+    return kExitFailure;
   }
   TimedSink sink(opened->get());
   sources::KafkaSourceOptions so;
@@ -258,12 +258,12 @@ void AddBenchKafkaCommand(CLI::App& app) {
   AddEndToEndBenchOptions(cmd, &o->common);
   cmd->add_option("--batch-bytes", o->batch_bytes, "Payload bytes per batch at most (default: the store's)")
       ->envname("SAGAFLOW_BATCH_BYTES")
-      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
+      ->check(InRange(size_t{1} << 16, size_t{1} << 32));
   cmd->add_option("--linger-ms", o->linger_ms,
                   "Seal a batch at the latest this long after its first record "
                   "(default: the store's; the last batch waits this long)")
       ->envname("SAGAFLOW_LINGER_MS")
-      ->check(CLI::Range(1, 600000));
+      ->check(InRange(1, 600000));
   cmd->add_option("--store", o->store, "Store to fill, empty at start (default: a temporary SQLite file)")
       ->envname("SAGAFLOW_BENCH_STORE");
   cmd->add_option("--store-user", o->login.user, "ClickHouse user")->envname("SAGAFLOW_CLICKHOUSE_USER");
@@ -271,7 +271,7 @@ void AddBenchKafkaCommand(CLI::App& app) {
       ->envname("SAGAFLOW_CLICKHOUSE_PASSWORD");
   cmd->add_option("--partitions", o->partitions, "Topic partitions (default: enough to hold every event)")
       ->envname("SAGAFLOW_BENCH_PARTITIONS")
-      ->check(CLI::Range(0, 10000));
+      ->check(InRange(0, 10000));
   cmd->add_flag("--preload", o->preload, "Produce every event first, then time the consumer draining the backlog")
       ->envname("SAGAFLOW_BENCH_PRELOAD");
   cmd->callback([o] { SetExitStatus(RunBenchKafka(*o)); });

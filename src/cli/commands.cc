@@ -7,6 +7,15 @@ int g_exit_status = 0;
 }
 
 void SetExitStatus(int status) { g_exit_status = status; }
+
+int OpenFailureStatus(const Status& st) {
+  return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+int ParseErrorStatus(const CLI::App& app, const CLI::ParseError& e) {
+  const int code = app.exit(e);
+  return code == static_cast<int>(CLI::ExitCodes::Success) ? kExitSuccess : kExitUsage;
+}
 int ExitStatus() { return g_exit_status; }
 
 void AddStoreOptions(CLI::App* cmd, std::string* store, pipeline::StoreCredentials* login, const std::string& what) {

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return sagaflow::cli::ParseErrorStatus(app, e);
   }
   std::fflush(stdout);
   return sagaflow::cli::ExitStatus();

@@ -137,7 +137,7 @@ Status KafkaSource::Start(CheckpointReader* committed) {
   err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
   rd_kafka_metadata_destroy(md);
   if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-    return Status::InvalidArgument(fmt::format("topic {} does not exist on {}", a.topic, a.brokers));
+    return Status::NotFound(fmt::format("topic {} does not exist on {}", a.topic, a.brokers));
   }
   if (err) return Status::Unavailable(fmt::format("topic {}: {}", a.topic, kafka::ErrorText(err)));
 
