@@ -31,6 +31,7 @@
 #include "query/open_analytics.h"
 #include "sources/kafka_source.h"
 #include "util/json_writer.h"
+#include "util/redact.h"
 
 namespace sagaflow::cli {
 namespace {
@@ -137,7 +138,7 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     return n;
   };
   if (auto before = stored_events(); before.ok() && *before > 0) {
-    spdlog::error("bench kafka: {} already holds {} events: give an empty database", store, *before);
+    spdlog::error("bench kafka: {} already holds {} events: give an empty database", RedactUri(store), *before);
     return kExitFailure;
   }
   TimedSink sink(opened->get());

@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "server/api_server.h"
+#include "util/redact.h"
 
 namespace sagaflow::cli {
 namespace {
@@ -93,7 +94,7 @@ int RunServe(ServeOptions o) {
   std::fflush(stdout);
   spdlog::info("serve: listening on {} ({} worker threads{}{})", address, o.api.http.threads,
                o.api.http.api_token.empty() ? ", no API token" : ", API token required",
-               o.api.store.empty() ? ", no store" : ", store " + o.api.store);
+               o.api.store.empty() ? ", no store" : ", store " + RedactUri(o.api.store));
   {
     StopSignals signals(set, &http);
     st = http.Run();

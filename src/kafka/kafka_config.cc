@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "util/redact.h"
+
 namespace sagaflow::kafka {
 
 namespace {
@@ -15,7 +17,8 @@ int HexValue(char c) {
   return -1;
 }
 
-Result<std::string> PercentDecode(std::string_view s) {
+// `what` names `s` in the error (a secret value is not echoed).
+Result<std::string> PercentDecode(std::string_view s, std::string_view what) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -24,10 +27,10 @@ Result<std::string> PercentDecode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) {
-      return Status::InvalidArgument(fmt::format("bad percent escape in \"{}\"", s));
+      return Status::InvalidArgument(fmt::format("bad percent escape in {}", what));
     }
     int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-    if (hi < 0 || lo < 0) return Status::InvalidArgument(fmt::format("bad percent escape in \"{}\"", s));
+    if (hi < 0 || lo < 0) return Status::InvalidArgument(fmt::format("bad percent escape in {}", what));
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
   }
@@ -47,8 +50,9 @@ bool ValidTopic(std::string_view t) {
 Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
   constexpr std::string_view kScheme = "kafka://";
   auto invalid = [&](std::string_view why) {
-    return Status::InvalidArgument(fmt::format(
-        "invalid Kafka address \"{}\": {} (expected kafka://HOST:PORT[,HOST:PORT...]/TOPIC?group=GROUP)", uri, why));
+    return Status::InvalidArgument(
+        fmt::format("invalid Kafka address \"{}\": {} (expected kafka://HOST:PORT[,HOST:PORT...]/TOPIC?group=GROUP)",
+                    RedactUri(uri), why));
   };
   if (uri.substr(0, kScheme.size()) != kScheme) return invalid("it does not start with kafka://");
   std::string_view rest = uri.substr(kScheme.size());
@@ -71,8 +75,10 @@ Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
     if (param.empty()) continue;
     size_t eq = param.find('=');
     if (eq == std::string_view::npos) return invalid(fmt::format("parameter \"{}\" has no value", param));
-    auto name = PercentDecode(param.substr(0, eq));
-    auto value = PercentDecode(param.substr(eq + 1));
+    const std::string_view raw_name = param.substr(0, eq), raw_value = param.substr(eq + 1);
+    auto name = PercentDecode(raw_name, fmt::format("parameter name \"{}\"", raw_name));
+    auto value = PercentDecode(raw_value, IsSecretName(raw_name) ? fmt::format("the value of {}", raw_name)
+                                                                 : fmt::format("\"{}\"", raw_value));
     if (!name.ok()) return name.status();
     if (!value.ok()) return value.status();
     if (*name == "group") {
@@ -92,7 +98,8 @@ Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
 Status Config::Set(const std::string& key, const std::string& value) {
   char err[512];
   if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-    return Status::InvalidArgument(fmt::format("Kafka property {}={}: {}", key, value, err));
+    return Status::InvalidArgument(
+        fmt::format("Kafka property {}={}: {}", key, IsSecretName(key) ? std::string("***") : value, err));
   }
   return Status::Ok();
 }

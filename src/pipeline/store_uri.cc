@@ -2,13 +2,14 @@
 
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/sqlite/sqlite_sink.h"
+#include "util/redact.h"
 
 namespace sagaflow::pipeline {
 
 Result<StoreUri> ParseStoreUri(const std::string& uri) {
   auto colon = uri.find(':');
   if (colon == std::string::npos) {
-    return Status::InvalidArgument("invalid store \"" + uri + "\": expected sqlite:PATH");
+    return Status::InvalidArgument("invalid store \"" + RedactUri(uri) + "\": expected sqlite:PATH");
   }
   StoreUri out{uri.substr(0, colon), uri.substr(colon + 1)};
   if (out.scheme == "sqlite") {
@@ -17,7 +18,7 @@ Result<StoreUri> ParseStoreUri(const std::string& uri) {
     return out;
   }
   if (out.scheme == "clickhouse") return out;
-  return Status::InvalidArgument("unsupported store \"" + uri +
+  return Status::InvalidArgument("unsupported store \"" + RedactUri(uri) +
                                  "\" (supported: sqlite:PATH, clickhouse://HOST:PORT/DB)");
 }
 

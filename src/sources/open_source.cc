@@ -2,6 +2,7 @@
 
 #include "sources/file_source.h"
 #include "sources/kafka_source.h"
+#include "util/redact.h"
 
 namespace sagaflow::sources {
 
@@ -16,7 +17,7 @@ Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_r
     path.erase(0, 5);
     if (path.rfind("//", 0) == 0) path.erase(0, 2);
   } else if (path.find("://") != std::string::npos) {
-    return Status::InvalidArgument("unsupported source \"" + spec +
+    return Status::InvalidArgument("unsupported source \"" + RedactUri(spec) +
                                    "\" (supported: file:PATH, -, kafka://BROKERS/TOPIC?group=G)");
   }
   if (path.empty()) return Status::InvalidArgument("invalid source \"" + spec + "\": empty path");

@@ -163,16 +163,22 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
 
   std::string url = config_.BaseUrl();
   char sep = '?';
-  for (const auto& [name, value] : params) {
+  auto append = [&](std::string_view name, const std::string& value) {
     char* escaped = curl_easy_escape(curl, value.data(), static_cast<int>(value.size()));
-    if (!escaped) return Status::Internal("curl_easy_escape failed");
+    if (!escaped) return false;
     url += sep;
     url += name;
     url += '=';
     url += escaped;
     curl_free(escaped);
     sep = '&';
+    return true;
+  };
+  for (const auto& [name, value] : params) {
+    if (!append(name, value)) return Status::Internal("curl_easy_escape failed");
   }
+  // Last: settings after readonly=1 would be refused by newer servers.
+  if (config_.read_only && !append("readonly", "1")) return Status::Internal("curl_easy_escape failed");
 
   std::string response, exception_code;
   // The handle is reused (keep-alive); options are set afresh each time.

@@ -40,6 +40,10 @@ struct ClickHouseConfig {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{60000};
   RetryPolicy retry;
+  // Every request carries readonly=1, so the server refuses any write or DDL
+  // whatever the SQL says (set by the analytics, never by the URI: least
+  // privilege even with the writer's login or a quoting bug).
+  bool read_only = false;
 
   // "http://HOST:PORT/" (brackets kept for IPv6 literals).
   std::string BaseUrl() const;
