@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
+#include "kafka/kafka_config.h"
 #include "pipeline/store_uri.h"
 #include "util/status.h"
 
@@ -75,6 +77,13 @@ int ExitStatus();
 // ClickHouse login --store-user / --store-password (SAGAFLOW_CLICKHOUSE_USER,
 // SAGAFLOW_CLICKHOUSE_PASSWORD). The pointers must outlive the parse.
 void AddStoreOptions(CLI::App* cmd, std::string* store, pipeline::StoreCredentials* login, const std::string& what);
+
+// --kafka-config FILE (SAGAFLOW_KAFKA_CONFIG): librdkafka properties of every
+// command that talks to Kafka (kafka/kafka_config.h, docs/kafka.md).
+void AddKafkaConfigOption(CLI::App* cmd, std::string* path);
+// The properties of that file ({} without one); logs the error and sets
+// `*status` (OpenFailureStatus) on failure.
+std::optional<kafka::Properties> LoadKafkaConfig(const char* command, const std::string& path, int* status);
 
 void AddClassifyCommand(CLI::App& app);       // classify_command.cc
 void AddProduceCommand(CLI::App& app);        // produce_command.cc

@@ -36,7 +36,8 @@ struct ProduceOptions {
   int64_t interval = 1;
   std::string kafka;  // bootstrap servers; empty = write to --output
   std::string topic = "events";
-  double rate = 0;  // events per second; 0 = as fast as possible
+  std::string kafka_config;  // --kafka-config FILE
+  double rate = 0;           // events per second; 0 = as fast as possible
 };
 
 // Sleeps so that event i leaves no earlier than i / rate seconds after the first.
@@ -76,7 +77,10 @@ int PublishToKafka(const std::vector<events::SourceText>& texts, const events::G
     spdlog::error("produce: {}", keys.status().ToString());
     return 1;
   }
-  auto producer = kafka::KafkaProducer::Open({o.kafka, o.topic, {}});
+  int status = kExitFailure;
+  auto properties = LoadKafkaConfig("produce", o.kafka_config, &status);
+  if (!properties) return status;
+  auto producer = kafka::KafkaProducer::Open({o.kafka, o.topic, std::move(*properties)});
   if (!producer.ok()) {
     spdlog::error("produce: {}", producer.status().ToString());
     return kExitFailure;  // librdkafka refused its settings, as `run` finds them when it starts
@@ -208,6 +212,7 @@ void AddProduceCommand(CLI::App& app) {
       ->envname("SAGAFLOW_KAFKA")
       ->excludes(output);
   cmd->add_option("--topic", o->topic, "Kafka topic (with --kafka)")->envname("SAGAFLOW_TOPIC")->capture_default_str();
+  AddKafkaConfigOption(cmd, &o->kafka_config);
   cmd->add_option("--rate", o->rate, "Events per second (0 = as fast as possible)")
       ->envname("SAGAFLOW_RATE")
       ->check(AtLeast(0))

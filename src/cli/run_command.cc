@@ -37,6 +37,7 @@ namespace {
 struct RunOptions {
   std::string source = "-";
   std::string store;
+  std::string kafka_config;                // --kafka-config FILE
   pipeline::StoreCredentials store_login;  // clickhouse:// only
   std::string model;
   std::string entities;
@@ -198,7 +199,10 @@ int RunRun(const RunOptions& o) {
     spdlog::error("run: {}", model.status().ToString());
     return kExitFailure;
   }
-  auto source = sources::OpenSource(o.source, o.max_event_bytes);
+  int status = kExitFailure;
+  auto kafka_properties = LoadKafkaConfig("run", o.kafka_config, &status);
+  if (!kafka_properties) return status;
+  auto source = sources::OpenSource(o.source, o.max_event_bytes, *kafka_properties);
   if (!source.ok()) {
     spdlog::error("run: {}", source.status().ToString());
     return OpenFailureStatus(source.status());
@@ -266,6 +270,7 @@ void AddRunCommand(CLI::App& app) {
                   "(docs/kafka.md)")
       ->envname("SAGAFLOW_SOURCE")
       ->capture_default_str();
+  AddKafkaConfigOption(cmd, &o->kafka_config);
   AddStoreOptions(cmd, &o->store, &o->store_login,
                   "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
   cmd->add_option("--model", o->model, "Model JSON (sagaflow train or tools/export_sklearn_model.py)")

@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "util/redact.h"
 
@@ -95,7 +100,75 @@ Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
   return a;
 }
 
-Status Config::Set(const std::string& key, const std::string& value) {
+Result<Properties> LoadPropertiesFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError(fmt::format("Kafka config {}: {}", path, std::strerror(errno)));
+  Properties out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      return Status::InvalidArgument(fmt::format("Kafka config {} line {}: expected name=value", path, n));
+    }
+    std::string name = line.substr(first, eq - first);
+    name.erase(name.find_last_not_of(" \t") + 1);
+    std::string value = line.substr(eq + 1);
+    const size_t value_begin = value.find_first_not_of(" \t");  // as .properties files: leading blanks only
+    value.erase(0, value_begin == std::string::npos ? value.size() : value_begin);
+    if (name.empty()) return Status::InvalidArgument(fmt::format("Kafka config {} line {}: no name", path, n));
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  if (in.bad()) return Status::IoError(fmt::format("Kafka config {}: read error", path));
+  return out;
+}
+
+Result<std::string> ResolveValue(const std::string& key, const std::string& value) {
+  constexpr std::string_view kEnv = "${env:", kFile = "${file:";
+  if (value.size() < 3 || value.back() != '}') return value;
+  if (value.rfind(kEnv, 0) == 0) {
+    const std::string name = value.substr(kEnv.size(), value.size() - kEnv.size() - 1);
+    const char* v = std::getenv(name.c_str());
+    if (!v) return Status::InvalidArgument(fmt::format("Kafka property {}: variable {} is not set", key, name));
+    return std::string(v);
+  }
+  if (value.rfind(kFile, 0) == 0) {
+    const std::string file = value.substr(kFile.size(), value.size() - kFile.size() - 1);
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Status::IoError(fmt::format("Kafka property {}: {}: {}", key, file, std::strerror(errno)));
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!content.empty() && content.back() == '\n') content.pop_back();
+    if (!content.empty() && content.back() == '\r') content.pop_back();
+    return content;
+  }
+  return value;
+}
+
+bool IsSecurityError(rd_kafka_resp_err_t err, std::string_view reason) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+      return true;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+      // A TLS handshake with a plaintext listener ends as a transport error.
+      return reason.find("SSL") != std::string_view::npos;
+    default:
+      return false;
+  }
+}
+
+Status Config::Set(const std::string& key, const std::string& raw) {
+  auto resolved = ResolveValue(key, raw);
+  if (!resolved.ok()) return resolved.status();
+  const std::string& value = *resolved;
   char err[512];
   if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
     return Status::InvalidArgument(

@@ -55,7 +55,9 @@ struct KafkaSourceOptions {
 class KafkaSource final : public Source {
  public:
   // `uri`: kafka://BROKERS/TOPIC?group=G[&<librdkafka property>=V...].
-  static Result<std::unique_ptr<KafkaSource>> Open(const std::string& uri, size_t max_record_bytes);
+  // `properties` (--kafka-config) come first: the address's own override them.
+  static Result<std::unique_ptr<KafkaSource>> Open(const std::string& uri, size_t max_record_bytes,
+                                                   const kafka::Properties& properties = {});
   static Result<std::unique_ptr<KafkaSource>> Open(KafkaSourceOptions options);
   ~KafkaSource() override;
 

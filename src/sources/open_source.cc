@@ -6,9 +6,10 @@
 
 namespace sagaflow::sources {
 
-Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes) {
+Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes,
+                                           const kafka::Properties& kafka_properties) {
   if (spec.rfind("kafka://", 0) == 0) {
-    auto k = KafkaSource::Open(spec, max_record_bytes);
+    auto k = KafkaSource::Open(spec, max_record_bytes, kafka_properties);
     if (!k.ok()) return k.status();
     return std::unique_ptr<Source>(std::move(*k));
   }

@@ -6,10 +6,13 @@
 #include <memory>
 #include <string>
 
+#include "kafka/kafka_config.h"
 #include "sources/source.h"
 
 namespace sagaflow::sources {
 
-Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes);
+// `kafka_properties` (--kafka-config) are used by kafka:// sources only.
+Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes,
+                                           const kafka::Properties& kafka_properties = {});
 
 }  // namespace sagaflow::sources
