@@ -17,9 +17,10 @@ Result<StoreUri> ParseStoreUri(const std::string& uri) {
     if (out.path.empty()) return Status::InvalidArgument("invalid store \"" + uri + "\": empty path");
     return out;
   }
+  if (out.scheme == "clickhouses") out.scheme = "clickhouse";  // HTTPS: the ClickHouse store parses it
   if (out.scheme == "clickhouse") return out;
   return Status::InvalidArgument("unsupported store \"" + RedactUri(uri) +
-                                 "\" (supported: sqlite:PATH, clickhouse://HOST:PORT/DB)");
+                                 "\" (supported: sqlite:PATH, clickhouse://HOST:PORT/DB, clickhouses://HOST:PORT/DB)");
 }
 
 PipelineOptions DefaultPipelineOptions(const StoreUri& store) {
