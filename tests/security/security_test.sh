@@ -46,6 +46,9 @@ run_bin() {
   rc=$?
 }
 
+# Debug logs: the most a secret could leak into (a global flag's variable).
+export SAGAFLOW_LOG_LEVEL=debug
+
 # The dev broker (no TLS, no SASL listener).
 "$bin" dev-broker --partitions 2 --topic events >"$work/broker.out" 2>"$work/broker.err" &
 pids+=($!)
@@ -78,8 +81,7 @@ session.timeout.ms=6000
 client.id=\${file:$work/client-id}
 PROPS
 run_bin run-good 120 "$bin" run --source "kafka://$broker/events?group=g1" --kafka-config "$work/consumer.properties" \
-  --store "sqlite:$work/good.db" --model "$model" --entities "$entities" --stop-when-idle 2 --summary json \
-  --log-level debug
+  --store "sqlite:$work/good.db" --model "$model" --entities "$entities" --stop-when-idle 2 --summary json
 [ "$rc" = 0 ] && grep -q '"records":20' "$work/run-good.out" && pass "run with --kafka-config consumed 20 records" ||
   fail "run with --kafka-config exited $rc: $(cat "$work/run-good.out") $(tail -5 "$work/run-good.err")"
 TEST_TIMEOUT_MS= run_bin produce-unset 30 env -u TEST_TIMEOUT_MS "$bin" produce --input "$work/corpus.jsonl" \
@@ -116,14 +118,14 @@ printf 'security.protocol=sasl_plaintext\nsasl.mechanism=SCRAM-SHA-512\nsasl.use
   >"$work/sasl.properties"
 start=$SECONDS
 KAFKA_PASSWORD="$S_SASL_ENV" run_bin produce-sasl 60 "$bin" produce --input "$work/corpus.jsonl" --kafka "$broker" \
-  --kafka-config "$work/sasl.properties" --log-level debug
+  --kafka-config "$work/sasl.properties"
 [ "$rc" = 1 ] && grep -qi 'sasl\|authentication' "$work/produce-sasl.err" && [ $((SECONDS - start)) -lt 20 ] &&
   pass "produce: SASL against the dev broker ($((SECONDS - start)) s)" ||
   fail "produce SASL: $rc in $((SECONDS - start)) s: $(tail -5 "$work/produce-sasl.err")"
 start=$SECONDS
-KAFKA_PASSWORD="$S_SASL_ENV" run_bin run-sasl 60 "$bin" run \
+KAFKA_PASSWORD="$S_SASL_ENV" SAGAFLOW_LOG_FORMAT=json run_bin run-sasl 60 "$bin" run \
   --source "kafka://$broker/events?group=g4&sasl.password=$S_SASL_URI" --kafka-config "$work/sasl.properties" \
-  --store "sqlite:$work/sasl.db" --model "$model" --entities "$entities" --log-level debug --log-format json
+  --store "sqlite:$work/sasl.db" --model "$model" --entities "$entities"
 [ "$rc" = 1 ] && grep -qi 'sasl\|authentication' "$work/run-sasl.err" && [ $((SECONDS - start)) -lt 20 ] &&
   pass "run: SASL against the dev broker ($((SECONDS - start)) s)" ||
   fail "run SASL: $rc in $((SECONDS - start)) s: $(tail -5 "$work/run-sasl.err")"
@@ -140,11 +142,11 @@ run_bin run-tls 60 "$bin" run --source "kafka://$broker/events?group=g5" --kafka
 # with a token and an unreachable store (its probes, errors and metrics).
 SAGAFLOW_CLICKHOUSE_PASSWORD="$S_ENV_PW" run_bin run-store 60 "$bin" run --source "$work/corpus.jsonl" \
   --store "clickhouse://u:$S_URI_PW@127.0.0.1:1/db?retry_give_up_s=1&connect_timeout_ms=200" \
-  --model "$model" --entities "$entities" --log-level debug --summary json
+  --model "$model" --entities "$entities" --summary json
 [ "$rc" != 0 ] || fail "run into a missing ClickHouse succeeded"
 run_bin run-store-flag 60 "$bin" run --source "$work/corpus.jsonl" --store-password "$S_FLAG_PW" \
   --store "clickhouse://u:$S_URI_PW@127.0.0.1:1/db?retry_give_up_s=1&connect_timeout_ms=200&bogus=1" \
-  --model "$model" --entities "$entities" --log-level debug
+  --model "$model" --entities "$entities"
 [ "$rc" = 2 ] || fail "an unknown store option: $rc"
 run_bin run-badkafka 30 "$bin" run --source "kafka://$broker/bad topic?group=g&sasl.password=$S_SASL_URI" \
   --store "sqlite:$work/x.db" --model "$model" --entities "$entities"
@@ -158,7 +160,7 @@ run_bin query-store 30 "$bin" query --store "clickhouse://u:$S_URI_PW@127.0.0.1:
 [ "$rc" = 1 ] || fail "query of a missing ClickHouse: $rc"
 
 SAGAFLOW_API_TOKEN="$S_TOKEN_ENV" "$bin" serve --port 0 --host 127.0.0.1 --model "$model" --entities "$entities" \
-  --store "clickhouse://u:$S_URI_PW@127.0.0.1:1/db?retry_give_up_s=1&connect_timeout_ms=200" --log-level debug \
+  --store "clickhouse://u:$S_URI_PW@127.0.0.1:1/db?retry_give_up_s=1&connect_timeout_ms=200" \
   >"$work/serve.out" 2>"$work/serve.err" &
 serve_pid=$!
 pids+=($serve_pid)
@@ -187,7 +189,7 @@ wait "$serve_pid" 2>/dev/null
 printf 'not json\n' >>"$work/events.jsonl"
 SAGAFLOW_CLICKHOUSE_PASSWORD="$S_ENV_PW" SAGAFLOW_API_TOKEN="$S_TOKEN_ENV" run_bin run-ok 60 "$bin" run \
   --source "$work/events.jsonl" --store "sqlite:$work/ok.db" --store-password "$S_FLAG_PW" --model "$model" \
-  --entities "$entities" --kafka-config "$work/sasl.properties" --log-level debug --summary json
+  --entities "$entities" --kafka-config "$work/sasl.properties" --summary json
 [ "$rc" = 0 ] || fail "the file run exited $rc: $(tail -3 "$work/run-ok.err")"
 run_bin query-ok 30 "$bin" query --store "sqlite:$work/ok.db" rejected --list --format json
 [ "$rc" = 0 ] || fail "query rejected --list exited $rc"
