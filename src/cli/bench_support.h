@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -13,6 +14,9 @@
 #include "util/status.h"
 
 namespace sagaflow::cli {
+
+// A steady-clock duration in seconds.
+inline double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // The `bench` subcommand of `app`, created if no other file added it yet.
 CLI::App* BenchCommand(CLI::App& app);
