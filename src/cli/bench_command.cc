@@ -158,7 +158,7 @@ int RunBenchText(const BenchTextOptions& o) {
   auto corpus = LoadCorpus(corpus_path);
   if (!corpus.ok()) {
     spdlog::error("bench text: {}", corpus.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   const fs::path tmp = fs::temp_directory_path() / fmt::format("sagaflow-bench-text-{}", ::getpid());
   fs::create_directories(tmp);
@@ -178,7 +178,7 @@ int RunBenchText(const BenchTextOptions& o) {
                                         Quote(joblib_path), Quote(model_path));
     if (auto r = Capture(cmd); !r.ok()) {
       spdlog::error("bench text: exporting the prototype model: {}", r.status().message());
-      return 2;
+      return kExitFailure;
     }
   }
   auto classifier = text::Classifier::LoadFile(model_path);
@@ -187,14 +187,14 @@ int RunBenchText(const BenchTextOptions& o) {
   for (const Status* st : {&classifier.status(), &flat.status(), &curated.status()}) {
     if (!st->ok()) {
       spdlog::error("bench text: {}", st->ToString());
-      return 2;
+      return kExitFailure;
     }
   }
   auto flat_matcher = text::EntityMatcher::Build(*flat);
   auto curated_matcher = text::EntityMatcher::Build(*curated);
   if (!flat_matcher.ok() || !curated_matcher.ok()) {
     spdlog::error("bench text: {}", (flat_matcher.ok() ? curated_matcher.status() : flat_matcher.status()).ToString());
-    return 2;
+    return kExitFailure;
   }
 
   const bool cpu = o.clock == "cpu";
@@ -233,7 +233,7 @@ int RunBenchText(const BenchTextOptions& o) {
     for (const Status& st : {WriteSurfaceForms(*flat, flat_names), WriteSurfaceForms(*curated, curated_names)}) {
       if (!st.ok()) {
         spdlog::error("bench text: {}", st.ToString());
-        return 2;
+        return kExitFailure;
       }
     }
     anchors_cmd = fmt::format(
@@ -260,12 +260,12 @@ int RunBenchText(const BenchTextOptions& o) {
     auto out = Capture(anchors_cmd);
     if (!out.ok()) {
       spdlog::error("bench text: anchors: {}", out.status().message());
-      return 2;
+      return kExitFailure;
     }
     nlohmann::json j = nlohmann::json::parse(*out, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.contains("results") || !j["results"].is_object()) {
       spdlog::error("bench text: anchors: unexpected output: {}", *out);
-      return 2;
+      return kExitFailure;
     }
     for (auto& [key, result] : j["results"].items()) {
       anchor_rates[key].push_back(result["mb_per_s"].get<double>());
@@ -361,11 +361,11 @@ void AddBenchCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seconds", o->seconds, "Minimum duration of one measurement")
       ->envname("SAGAFLOW_BENCH_SECONDS")
-      ->check(CLI::PositiveNumber)
+      ->check(Above(0.0))
       ->capture_default_str();
   cmd->add_option("--repetitions", o->repetitions, "Measurements per figure (the median is reported)")
       ->envname("SAGAFLOW_BENCH_REPETITIONS")
-      ->check(CLI::Range(1, 1000))
+      ->check(InRange(1, 1000))
       ->capture_default_str();
   cmd->add_option("--clock", o->clock, "Time measured: cpu (process CPU time, robust on a shared machine) or wall")
       ->envname("SAGAFLOW_BENCH_CLOCK")

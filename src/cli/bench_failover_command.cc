@@ -51,6 +51,7 @@ struct BenchFailoverOptions {
   double warmup = 10;                   // seconds of steady consumption before the kill
   double observe = 30;                  // seconds watched after the kill
   std::vector<std::string> properties;  // KEY=VALUE appended to the consumers' address
+  std::string kafka_config;             // --kafka-config FILE: the producer's and the consumers' properties
   bool json = false;
 };
 
@@ -173,10 +174,13 @@ Result<int64_t> StoredRecords(const std::string& path) {
 }
 
 int RunBenchFailover(const BenchFailoverOptions& o) {
+  int config_status = kExitFailure;
+  const auto kafka_properties = LoadKafkaConfig("bench failover", o.kafka_config, &config_status);
+  if (!kafka_properties) return config_status;
   auto generated = GenerateBenchEvents(o.corpus, 2000);  // produced round and round
   if (!generated.ok()) {
     spdlog::error("bench failover: {}", generated.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   auto broker = kafka::DevBroker::Start({.brokers = 1, .topic = "events", .partitions = o.partitions});
   if (!broker.ok()) {
@@ -200,7 +204,9 @@ int RunBenchFailover(const BenchFailoverOptions& o) {
   std::atomic<bool> produce_failed{false};
   std::thread producer([&] {
     produce_status = [&]() -> Status {
-      auto prod = kafka::KafkaProducer::Open({(*broker)->bootstrap(), "events", {{"linger.ms", "5"}}});
+      kafka::Properties producer_properties = *kafka_properties;
+      producer_properties.emplace_back("linger.ms", "5");
+      auto prod = kafka::KafkaProducer::Open({(*broker)->bootstrap(), "events", std::move(producer_properties)});
       if (!prod.ok()) return prod.status();
       const auto start = Clock::now();
       for (size_t i = 0; producing; ++i) {
@@ -221,12 +227,14 @@ int RunBenchFailover(const BenchFailoverOptions& o) {
     if (watcher.joinable()) watcher.join();
   };
 
+  std::vector<std::string> run_args{self,         "run",   "--source",   source,     "--store",   "sqlite:" + store,
+                                    "--model",    o.model, "--entities", o.entities, "--workers", "1",
+                                    "--progress", "never"};
+  if (!o.kafka_config.empty()) run_args.insert(run_args.end(), {"--kafka-config", o.kafka_config});
   std::vector<std::unique_ptr<Consumer>> consumers;
   for (int i = 0; i < o.consumers; ++i) {
-    consumers.push_back(std::make_unique<Consumer>(
-        std::vector<std::string>{self, "run", "--source", source, "--store", "sqlite:" + store, "--model", o.model,
-                                 "--entities", o.entities, "--workers", "1", "--progress", "never"},
-        (dir.path() / ("consumer-" + std::to_string(i) + ".log")).string()));
+    consumers.push_back(
+        std::make_unique<Consumer>(run_args, (dir.path() / ("consumer-" + std::to_string(i) + ".log")).string()));
     if (!consumers.back()->started()) {
       spdlog::error("bench failover: could not start {}", self);
       finish_threads();
@@ -363,21 +371,22 @@ void AddBenchFailoverCommand(CLI::App& app) {
   cmd->add_option("--model", o->model, "Model JSON")->envname("SAGAFLOW_MODEL")->required();
   cmd->add_option("--entities", o->entities, "Entity dictionary")->envname("SAGAFLOW_ENTITIES")->required();
   cmd->add_option("--consumers", o->consumers, "`sagaflow run` processes in the group (one is killed)")
-      ->check(CLI::Range(2, 16))
+      ->check(InRange(2, 16))
       ->capture_default_str();
-  cmd->add_option("--partitions", o->partitions, "Topic partitions")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--partitions", o->partitions, "Topic partitions")->check(InRange(1, 256))->capture_default_str();
   cmd->add_option("--rate", o->rate, "Events per second produced (keep the backlog under the dev broker's 5 MB)")
-      ->check(CLI::Range(1.0, 100000.0))
+      ->check(InRange(1.0, 100000.0))
       ->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Seconds of steady consumption before the kill")
-      ->check(CLI::Range(1.0, 600.0))
+      ->check(InRange(1.0, 600.0))
       ->capture_default_str();
   cmd->add_option("--observe", o->observe, "Seconds watched after the kill (more than the failover takes)")
-      ->check(CLI::Range(1.0, 900.0))
+      ->check(InRange(1.0, 900.0))
       ->capture_default_str();
   cmd->add_option("--property", o->properties,
                   "KEY=VALUE librdkafka consumer property for the consumers' address, e.g. session.timeout.ms=45000 "
                   "(repeatable)");
+  AddKafkaConfigOption(cmd, &o->kafka_config);
   cmd->add_flag("--json", o->json, "One JSON object instead of text");
   cmd->callback([o] { SetExitStatus(RunBenchFailover(*o)); });
 }

@@ -39,6 +39,7 @@
 #include "query/open_analytics.h"
 #include "sources/kafka_source.h"
 #include "util/json_writer.h"
+#include "util/redact.h"
 
 namespace sagaflow::cli {
 namespace {
@@ -52,9 +53,10 @@ struct BenchKafkaOptions {
   int64_t linger_ms = 0;   // 0: the store's default
   std::string store;       // empty: a fresh SQLite file in a temporary directory
   pipeline::StoreCredentials login;
-  int partitions = 0;      // 0 = the fewest whose every partition the mock keeps whole
-  bool preload = false;    // produce everything first, then consume (a backlog)
-  bool fast_acks = false;  // acknowledgements durable past a process crash only (the cost of power-loss durability)
+  int partitions = 0;        // 0 = the fewest whose every partition the mock keeps whole
+  bool preload = false;      // produce everything first, then consume (a backlog)
+  bool fast_acks = false;    // acknowledgements durable past a process crash only (the cost of power-loss durability)
+  std::string kafka_config;  // --kafka-config FILE: the consumer's and the producer's properties
 };
 
 // What one partition of the dev broker may receive: its 5 MiB retention
@@ -136,17 +138,20 @@ class TimedSource final : public sources::Source {
 };
 
 int RunBenchKafka(const BenchKafkaOptions& o) {
+  int config_status = kExitFailure;
+  const auto kafka_properties = LoadKafkaConfig("bench kafka", o.kafka_config, &config_status);
+  if (!kafka_properties) return config_status;
   auto model = pipeline::AnalysisModel::Load(o.common.model, o.common.entities);
   if (!model.ok()) {
     spdlog::error("bench kafka: {}", model.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   // The events are generated before the clock starts: the figures are the
   // broker's, the consumer's and the store's, not the generator's.
   auto generated = GenerateBenchEvents(o.common.corpus, o.common.count);
   if (!generated.ok()) {
     spdlog::error("bench kafka: {}", generated.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   const uint64_t total_bytes = generated->bytes;
   // Size the topic from the data: every partition must hold what its keys
@@ -156,7 +161,7 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   if (partitions == 0) {
     spdlog::error("bench kafka: one article id alone brings over {} MiB of events: fewer --count",
                   kPartitionBudget >> 20);
-    return 2;
+    return kExitUsage;
   }
   const uint64_t fullest = Largest(PartitionBytes(per_key, partitions));
   if (fullest > kPartitionBudget) {
@@ -164,7 +169,7 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
         "bench kafka: with --partitions {} the fullest partition would receive {:.1f} MB, more than the dev broker "
         "keeps ({} MiB less headers): it would drop records; use --partitions {} or more (or leave it out)",
         partitions, fullest / 1e6, kPartitionBudget >> 20, PartitionsFor(per_key, total_bytes));
-    return 2;
+    return kExitUsage;
   }
   auto broker = kafka::DevBroker::Start({.brokers = 1, .topic = "events", .partitions = partitions});
   if (!broker.ok()) {
@@ -192,12 +197,12 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
     return n;
   };
   if (auto before = stored_events(); before.ok() && *before > 0) {
-    spdlog::error("bench kafka: {} already holds {} events: give an empty database", store, *before);
-    return 2;
+    spdlog::error("bench kafka: {} already holds {} events: give an empty database", RedactUri(store), *before);
+    return kExitFailure;
   }
   TimedSink sink(opened->get());
   sources::KafkaSourceOptions so;
-  so.address = {(*broker)->bootstrap(), "events", "bench", {}, {}};
+  so.address = {(*broker)->bootstrap(), "events", "bench", *kafka_properties, {}};
   auto kafka_source = sources::KafkaSource::Open(so);
   if (!kafka_source.ok()) {
     spdlog::error("bench kafka: {}", kafka_source.status().ToString());
@@ -223,7 +228,9 @@ int RunBenchKafka(const BenchKafkaOptions& o) {
   auto produce = [&] {
     pthread_setname_np(pthread_self(), "sf-produce");
     while (!o.preload && source.Lag().empty() && !produced) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    auto prod = kafka::KafkaProducer::Open({(*broker)->bootstrap(), "events", {{"linger.ms", "20"}}});
+    kafka::Properties producer_properties = *kafka_properties;
+    producer_properties.emplace_back("linger.ms", "20");
+    auto prod = kafka::KafkaProducer::Open({(*broker)->bootstrap(), "events", std::move(producer_properties)});
     if (!prod.ok()) {
       produce_status = prod.status();
       p.RequestStop();
@@ -316,12 +323,12 @@ void AddBenchKafkaCommand(CLI::App& app) {
   AddEndToEndBenchOptions(cmd, &o->common);
   cmd->add_option("--batch-bytes", o->batch_bytes, "Payload bytes per batch at most (default: the store's)")
       ->envname("SAGAFLOW_BATCH_BYTES")
-      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
+      ->check(InRange(size_t{1} << 16, size_t{1} << 32));
   cmd->add_option("--linger-ms", o->linger_ms,
                   "Seal a batch at the latest this long after its first record "
                   "(default: the store's; the last batch waits this long)")
       ->envname("SAGAFLOW_LINGER_MS")
-      ->check(CLI::Range(1, 600000));
+      ->check(InRange(1, 600000));
   cmd->add_option("--store", o->store, "Store to fill, empty at start (default: a temporary SQLite file)")
       ->envname("SAGAFLOW_BENCH_STORE");
   cmd->add_option("--store-user", o->login.user, "ClickHouse user")->envname("SAGAFLOW_CLICKHOUSE_USER");
@@ -331,7 +338,8 @@ void AddBenchKafkaCommand(CLI::App& app) {
                   "Topic partitions (default: the fewest for which every partition keeps what its keys bring; "
                   "fewer are refused)")
       ->envname("SAGAFLOW_BENCH_PARTITIONS")
-      ->check(CLI::Range(0, 10000));
+      ->check(InRange(0, 10000));
+  AddKafkaConfigOption(cmd, &o->kafka_config);
   cmd->add_flag("--preload", o->preload, "Produce every event first, then time the consumer draining the backlog")
       ->envname("SAGAFLOW_BENCH_PRELOAD");
   cmd->add_flag("--fast-acks", o->fast_acks,

@@ -57,7 +57,7 @@ int RunBenchPipeline(const BenchPipelineOptions& o) {
   auto model = pipeline::AnalysisModel::Load(o.common.model, o.common.entities);
   if (!model.ok()) {
     spdlog::error("bench pipeline: {}", model.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   ScratchDir dir("sagaflow-bench-pipeline");
   std::string events = o.events;
@@ -65,7 +65,7 @@ int RunBenchPipeline(const BenchPipelineOptions& o) {
     auto generated = GenerateBenchEvents(o.common.corpus, o.common.count);
     if (!generated.ok()) {
       spdlog::error("bench pipeline: {}", generated.status().ToString());
-      return 2;
+      return kExitFailure;
     }
     events = (dir.path() / "events.jsonl").string();
     std::FILE* f = std::fopen(events.c_str(), "wb");
@@ -134,7 +134,7 @@ void AddBenchPipelineCommand(CLI::App& app) {
       ->envname("SAGAFLOW_BENCH_EVENTS");
   cmd->add_option("--repeat", o->repeat, "Runs (the median is reported)")
       ->envname("SAGAFLOW_BENCH_REPEAT")
-      ->check(CLI::Range(1, 100))
+      ->check(InRange(1, 100))
       ->capture_default_str();
   cmd->callback([o] { SetExitStatus(RunBenchPipeline(*o)); });
 }

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "cli/commands.h"
 #include "events/event_generator.h"
 
 namespace sagaflow::cli {
@@ -26,11 +27,11 @@ void AddEndToEndBenchOptions(CLI::App* cmd, EndToEndBenchOptions* o) {
   cmd->add_option("--entities", o->entities, "Entity dictionary")->envname("SAGAFLOW_ENTITIES")->required();
   cmd->add_option("--workers", o->workers, "Analysis threads")
       ->envname("SAGAFLOW_WORKERS")
-      ->check(CLI::Range(1, 256))
+      ->check(InRange(1, 256))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Records per batch (default: the store's, as `run`)")
       ->envname("SAGAFLOW_BATCH_SIZE")
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(InRange(1, 1 << 20));
   cmd->add_flag("--json", o->json, "Print one JSON object instead of text")->envname("SAGAFLOW_BENCH_JSON");
 }
 

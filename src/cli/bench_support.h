@@ -15,6 +15,9 @@
 
 namespace sagaflow::cli {
 
+// A steady-clock duration in seconds.
+inline double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
 // The `bench` subcommand of `app`, created if no other file added it yet.
 CLI::App* BenchCommand(CLI::App& app);
 

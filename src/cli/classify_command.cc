@@ -5,8 +5,8 @@
 //   {"id":...,"label":"hp","scores":{"got":-2.04,"lotr":-2.5,"hp":2.47}}
 //   {"id":...,"label":null,"empty":true}     (empty or whitespace-only text)
 // A bad line is reported on stderr (line number and reason) and skipped;
-// the exit status is then 1. Failing to load the model or to read the input
-// exits with status 2.
+// the exit status is then 1, as it is when loading the model or reading the input
+// fails (README, "Exit status").
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -30,7 +30,7 @@ int RunClassify(const ClassifyOptions& opts) {
   auto classifier = text::Classifier::LoadFile(opts.model);
   if (!classifier.ok()) {
     spdlog::error("classify: {}", classifier.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   const std::vector<std::string>& labels = classifier->labels();
   // Label names as JSON strings, encoded once.

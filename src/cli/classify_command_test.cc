@@ -87,10 +87,10 @@ TEST_F(ClassifyCommandTest, BadModelFailsWithTheFileName) {
   std::string bad = dir_.File("bad.json");
   WriteFile(bad, "{\"format\":\"sagaflow-text-classifier\",\"version\":9}");
   Outcome r = Classify("--model " + Quote(bad) + " --input " + Quote(input_));
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(r.out.empty());
   EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
-  EXPECT_NE(Classify("--model " + Quote(model_) + " --input /nonexistent/in.jsonl").status, 0);
+  EXPECT_EQ(Classify("--model " + Quote(model_) + " --input /nonexistent/in.jsonl").status, 1);
 }
 
 // Many documents: output is buffered across flushes and stays in order.

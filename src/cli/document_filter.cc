@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "cli/commands.h"
+
 namespace sagaflow::cli {
 namespace {
 
@@ -18,7 +20,7 @@ int FilterDocuments(const char* command, const std::string& input, const Documen
   auto docs = io::JsonlDocuments::Open(input);
   if (!docs.ok()) {
     spdlog::error("{}: {}", command, docs.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   std::string out;
   out.reserve(kFlushBytes + 4096);
@@ -30,7 +32,7 @@ int FilterDocuments(const char* command, const std::string& input, const Documen
     if (!outcome.ok()) {
       WriteAll(out);
       spdlog::error("{}: reading {}: {}", command, input, outcome.status().ToString());
-      return 2;
+      return kExitFailure;
     }
     if (*outcome == io::JsonlDocuments::Outcome::kEnd) break;
     if (*outcome == io::JsonlDocuments::Outcome::kRejected) {
@@ -43,14 +45,14 @@ int FilterDocuments(const char* command, const std::string& input, const Documen
     if (out.size() >= kFlushBytes) {
       if (!WriteAll(out)) {
         spdlog::error("{}: writing output failed", command);
-        return 2;
+        return kExitFailure;
       }
       out.clear();
     }
   }
   if (!WriteAll(out) || std::fflush(stdout) != 0) {
     spdlog::error("{}: writing output failed", command);
-    return 2;
+    return kExitFailure;
   }
   spdlog::debug("{}: {} documents written, {} lines rejected", command, written, rejected);
   return rejected ? 1 : 0;

@@ -5,9 +5,10 @@
 // saga, the names the dictionary lacks as curated TSV rows with their
 // evidence in comments (stdout). score: compares the matcher's mentions on
 // the gold texts with the gold annotations (stdout: a table, or --format
-// json), and with --floors exits 3 when a figure is below its floor.
-// Both exit 2 when an input cannot be loaded, 1 when input lines were
-// rejected (reported on stderr, skipped).
+// json), and with --floors exits 1 when a figure is below its floor.
+// Both exit 1 when an input cannot be loaded or input lines were rejected
+// (reported on stderr, skipped), 2 for a bad command line (README, "Exit
+// status").
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -36,18 +37,18 @@ int RunDiscover(const DiscoverOptions& o) {
   auto classifier = text::Classifier::LoadFile(o.model);
   if (!classifier.ok()) {
     spdlog::error("entities discover: {}", classifier.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   auto loaded = LoadDictionary(o.dictionary);
   if (!loaded.ok()) {
     spdlog::error("entities discover: {}", loaded.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   size_t rejected = 0;
   auto corpus = ReadCorpus("entities discover", o.input, &*classifier, &rejected);
   if (!corpus.ok()) {
     spdlog::error("entities discover: {}", corpus.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   text::EntityDiscovery discovery(loaded->dict, loaded->matcher);
   std::map<std::string, int> per_saga;
@@ -105,8 +106,8 @@ int RunDiscover(const DiscoverOptions& o) {
     }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
-  if (std::fflush(stdout) != 0) return 2;
-  return rejected ? 1 : 0;
+  if (std::fflush(stdout) != 0) return kExitFailure;
+  return rejected ? kExitFailure : kExitSuccess;
 }
 
 }  // namespace
@@ -128,7 +129,7 @@ void AddEntitiesCommand(CLI::App& app) {
       ->envname("SAGAFLOW_ENTITIES");
   cmd->add_option("--min-count", d->min_count, "Propose names seen at least this often (unmatched)")
       ->envname("SAGAFLOW_MIN_COUNT")
-      ->check(CLI::PositiveNumber)
+      ->check(AtLeast(1))
       ->capture_default_str();
   cmd->callback([d] { SetExitStatus(RunDiscover(*d)); });
 

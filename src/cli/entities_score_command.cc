@@ -7,9 +7,9 @@
 // file is one annotation file (texts.tsv is read from its directory when
 // there). Scored texts: those of texts.tsv whose saga has an annotation
 // file loaded, plus every id annotated. A text's saga is the model's label
-// with --model, else texts.tsv's. Exit status: 0, 2 when an input cannot be
-// loaded or a gold row does not match its text, 3 when a figure is below
-// its floor (--floors).
+// with --model, else texts.tsv's. Exit status (README, "Exit status"): 0; 1
+// when an input cannot be loaded, a gold row does not match its text or a
+// figure is below its floor (--floors); 2 for a bad command line.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -256,24 +256,24 @@ Result<std::vector<std::string>> CheckFloors(const std::string& path, const text
 int RunScore(const ScoreOptions& o) {
   if (o.format != "table" && o.format != "json") {
     spdlog::error("entities score: --format must be table or json");
-    return 2;
+    return kExitUsage;
   }
   auto gold = LoadGold(o.gold);
   if (!gold.ok()) {
     spdlog::error("entities score: {}", gold.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   auto loaded = LoadDictionary(o.entities);
   if (!loaded.ok()) {
     spdlog::error("entities score: {}", loaded.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   std::optional<text::Classifier> classifier;
   if (!o.model.empty()) {
     auto c = text::Classifier::LoadFile(o.model);
     if (!c.ok()) {
       spdlog::error("entities score: {}", c.status().ToString());
-      return 2;
+      return kExitFailure;
     }
     classifier.emplace(std::move(c).value());
   }
@@ -282,7 +282,7 @@ int RunScore(const ScoreOptions& o) {
                            [&](const std::string& id) { return gold->saga_of.count(id) > 0; });
   if (!corpus.ok()) {
     spdlog::error("entities score: {}", corpus.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   std::map<std::string, const CorpusText*> by_id;
   for (const CorpusText& t : *corpus) by_id.emplace(t.id, &t);
@@ -317,21 +317,21 @@ int RunScore(const ScoreOptions& o) {
     }
     scored.push_back(std::move(s));
   }
-  if (!ok) return 2;
+  if (!ok) return kExitFailure;
   const text::ScoreReport report = text::Score(scored);
   const std::string out = o.format == "json" ? FormatJson(report) : FormatTable(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
-  if (std::fflush(stdout) != 0) return 2;
+  if (std::fflush(stdout) != 0) return kExitFailure;
   if (!o.floors.empty()) {
     auto failures = CheckFloors(o.floors, report);
     if (!failures.ok()) {
       spdlog::error("entities score: {}", failures.status().ToString());
-      return 2;
+      return kExitFailure;
     }
     for (const std::string& f : *failures) spdlog::error("entities score: below the floor of {}: {}", o.floors, f);
-    if (!failures->empty()) return 3;
+    if (!failures->empty()) return kExitFailure;
   }
-  return rejected ? 1 : 0;
+  return rejected ? kExitFailure : kExitSuccess;
 }
 
 }  // namespace
@@ -352,7 +352,7 @@ void AddEntitiesScoreCommand(CLI::App* entities) {
   cmd->add_option("--model", o->model, "Text model JSON: match each text in its predicted saga (default: texts.tsv's)")
       ->envname("SAGAFLOW_MODEL");
   cmd->add_option("--format", o->format, "table or json")->envname("SAGAFLOW_FORMAT")->capture_default_str();
-  cmd->add_option("--floors", o->floors, "Exit 3 when a figure is below its floor in this file")
+  cmd->add_option("--floors", o->floors, "Exit 1 when a figure is below its floor in this file")
       ->envname("SAGAFLOW_FLOORS");
   cmd->callback([o] { SetExitStatus(RunScore(*o)); });
 }

@@ -8,8 +8,8 @@
 //   {"id":...,"saga":null,"mentions":{}}                                (--model, blank text)
 // Without a model every text is of unknown saga: only unscoped entries
 // count. A bad line is reported on stderr (line number and reason) and
-// skipped; the exit status is then 1. Failing to load the dictionary or the
-// model, or to read the input, exits with status 2.
+// skipped; the exit status is then 1, as it is when loading the dictionary
+// or the model, or reading the input, fails (README, "Exit status").
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -37,13 +37,13 @@ int RunExtract(const ExtractOptions& opts) {
   auto dict = text::EntityDictionary::LoadFile(opts.entities);
   if (!dict.ok()) {
     spdlog::error("extract: {}", dict.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   for (const std::string& note : dict->notes()) spdlog::debug("extract: {}: {}", opts.entities, note);
   auto matcher = text::EntityMatcher::Build(*dict);
   if (!matcher.ok()) {
     spdlog::error("extract: {}", matcher.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   std::optional<text::Classifier> classifier;
   std::vector<std::string> label_json;  // label names as JSON strings, encoded once
@@ -52,7 +52,7 @@ int RunExtract(const ExtractOptions& opts) {
     auto loaded = text::Classifier::LoadFile(opts.model);
     if (!loaded.ok()) {
       spdlog::error("extract: {}", loaded.status().ToString());
-      return 2;
+      return kExitFailure;
     }
     classifier.emplace(std::move(loaded).value());
     for (const std::string& label : classifier->labels()) AppendJsonString(&label_json.emplace_back(), label);

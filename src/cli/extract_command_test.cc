@@ -84,11 +84,11 @@ TEST_F(ExtractCommandTest, BadLinesAreReportedSkippedAndFailTheRun) {
   EXPECT_NE(r.err.find("line 3: missing field \"text\""), std::string::npos) << r.err;
 }
 
-TEST_F(ExtractCommandTest, InvalidDictionaryExitsWithStatus2AndLineNumber) {
+TEST_F(ExtractCommandTest, InvalidDictionaryExitsWithStatus1AndLineNumber) {
   WriteFile(dict_, "saga\tname\tkind\taliases\ngot\tJon Snow\thero\n");
   WriteFile(input_, "{\"id\":1,\"text\":\"Jon\"}\n");
   Outcome r = Extract("--entities " + Quote(dict_) + " --input " + Quote(input_));
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("line 2: unknown kind \"hero\""), std::string::npos) << r.err;
 }

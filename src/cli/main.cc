@@ -41,7 +41,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): CLI11 t
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return sagaflow::cli::ParseErrorStatus(app, e);
   }
   std::fflush(stdout);
   return sagaflow::cli::ExitStatus();

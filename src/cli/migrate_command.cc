@@ -29,7 +29,7 @@ int RunMigrate(const MigrateOptions& o) {
   if (!o.model.empty() && o.entities.empty()) {
     spdlog::error(
         "migrate: --model needs --entities (the dimensions are the model's sagas and the dictionary's entities)");
-    return 2;
+    return kExitUsage;
   }
   pipeline::Dimensions dimensions;
   if (o.model.empty()) {
@@ -38,18 +38,18 @@ int RunMigrate(const MigrateOptions& o) {
     auto model = pipeline::AnalysisModel::Load(o.model, o.entities);
     if (!model.ok()) {
       spdlog::error("migrate: {}", model.status().ToString());
-      return 2;
+      return kExitFailure;
     }
     dimensions = (*model)->dimensions;
   }
   auto sink = pipeline::OpenSink(o.store, o.store_login);
   if (!sink.ok()) {
     spdlog::error("migrate: {}", sink.status().ToString());
-    return sink.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return OpenFailureStatus(sink.status());
   }
   if (Status st = (*sink)->Prepare(dimensions); !st.ok()) {
     spdlog::error("migrate: {}: {}", (*sink)->Describe(), st.ToString());
-    return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return kExitFailure;
   }
   std::printf("%s: schema up to date; %zu sagas and %zu entities upserted\n", (*sink)->Describe().c_str(),
               dimensions.sagas.size(), dimensions.entities.size());

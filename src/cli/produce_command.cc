@@ -36,7 +36,8 @@ struct ProduceOptions {
   int64_t interval = 1;
   std::string kafka;  // bootstrap servers; empty = write to --output
   std::string topic = "events";
-  double rate = 0;  // events per second; 0 = as fast as possible
+  std::string kafka_config;  // --kafka-config FILE
+  double rate = 0;           // events per second; 0 = as fast as possible
 };
 
 // Sleeps so that event i leaves no earlier than i / rate seconds after the first.
@@ -76,10 +77,13 @@ int PublishToKafka(const std::vector<events::SourceText>& texts, const events::G
     spdlog::error("produce: {}", keys.status().ToString());
     return 1;
   }
-  auto producer = kafka::KafkaProducer::Open({o.kafka, o.topic, {}});
+  int status = kExitFailure;
+  auto properties = LoadKafkaConfig("produce", o.kafka_config, &status);
+  if (!properties) return status;
+  auto producer = kafka::KafkaProducer::Open({o.kafka, o.topic, std::move(*properties)});
   if (!producer.ok()) {
     spdlog::error("produce: {}", producer.status().ToString());
-    return 2;
+    return kExitFailure;  // librdkafka refused its settings, as `run` finds them when it starts
   }
   Pacer pacer(o.rate);
   uint64_t i = 0;
@@ -112,7 +116,7 @@ int RunProduce(const ProduceOptions& o) {
     auto t = query::ParseTime(o.start_time);
     if (!t.ok()) {
       spdlog::error("produce: --start-time: {}", t.status().message());
-      return 2;
+      return kExitUsage;
     }
     g.start_time = *t;
   }
@@ -120,11 +124,11 @@ int RunProduce(const ProduceOptions& o) {
   auto texts = events::LoadCorpus(o.input, &skipped);
   if (!texts.ok()) {
     spdlog::error("produce: {}", texts.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   if (texts->empty()) {
     spdlog::error("produce: {} holds no readable documents", o.input);
-    return 2;
+    return kExitFailure;
   }
   if (!o.kafka.empty()) return PublishToKafka(*texts, g, o);
 
@@ -137,7 +141,7 @@ int RunProduce(const ProduceOptions& o) {
     out = std::fopen(tmp.c_str(), "wb");
     if (!out) {
       spdlog::error("produce: cannot create {}: {}", tmp, std::strerror(errno));
-      return 2;
+      return kExitFailure;
     }
   }
   static char buffer[1 << 20];
@@ -202,15 +206,16 @@ void AddProduceCommand(CLI::App& app) {
       ->envname("SAGAFLOW_START_TIME");
   cmd->add_option("--interval", o->interval, "Seconds between consecutive events")
       ->envname("SAGAFLOW_INTERVAL")
-      ->check(CLI::NonNegativeNumber)
+      ->check(AtLeast(0))
       ->capture_default_str();
   cmd->add_option("--kafka", o->kafka, "Publish to Kafka instead: bootstrap servers HOST:PORT[,HOST:PORT...]")
       ->envname("SAGAFLOW_KAFKA")
       ->excludes(output);
   cmd->add_option("--topic", o->topic, "Kafka topic (with --kafka)")->envname("SAGAFLOW_TOPIC")->capture_default_str();
+  AddKafkaConfigOption(cmd, &o->kafka_config);
   cmd->add_option("--rate", o->rate, "Events per second (0 = as fast as possible)")
       ->envname("SAGAFLOW_RATE")
-      ->check(CLI::NonNegativeNumber)
+      ->check(AtLeast(0))
       ->capture_default_str();
   cmd->callback([o] { SetExitStatus(RunProduce(*o)); });
 }

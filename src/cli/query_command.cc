@@ -34,15 +34,16 @@ struct QueryOptions {
   bool list = false;
 };
 
-// Exit status for a failed query: what the user can fix is 2.
+// Exit status for a failed query: a question the store cannot answer as
+// asked (an unknown saga or entity, a bad time) is a usage error.
 int Fail(const Status& st) {
   spdlog::error("query: {}", st.message());
   switch (st.code()) {
     case Status::Code::kInvalidArgument:
     case Status::Code::kNotFound:
-      return 2;
+      return kExitUsage;
     default:
-      return 1;
+      return kExitFailure;
   }
 }
 
@@ -76,15 +77,18 @@ int Print(const Result<Rows>& rows, const QueryOptions& o) {
     format = *f;
   }
   std::string out = query::Render(query::ToTable(*rows), format);
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) return 1;
-  return 0;
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) return kExitFailure;
+  return kExitSuccess;
 }
 
 int RunQuery(const std::string& what, const QueryOptions& o) {
   auto range = Range(o);
   if (!range.ok()) return Fail(range.status());
   auto analytics = query::OpenAnalytics(o.store, o.store_login);
-  if (!analytics.ok()) return Fail(analytics.status());
+  if (!analytics.ok()) {  // no store there is a runtime failure, a malformed address a usage error
+    spdlog::error("query: {}", analytics.status().message());
+    return OpenFailureStatus(analytics.status());
+  }
   query::Analytics& a = **analytics;
   if (what == "top-entities") {
     query::TopEntitiesQuery q;
@@ -134,7 +138,7 @@ void AddQueryCommand(CLI::App& app) {
   AddWindow(top, o.get());
   top->add_option("--limit", o->limit, "Rows (0 = all)")
       ->envname("SAGAFLOW_LIMIT")
-      ->check(CLI::NonNegativeNumber)
+      ->check(AtLeast(0))
       ->capture_default_str();
   top->add_option("--by", o->by, "Order by total mentions or total readers")
       ->envname("SAGAFLOW_BY")
@@ -146,7 +150,7 @@ void AddQueryCommand(CLI::App& app) {
 
   CLI::App* rejected = cmd->add_subcommand("rejected", "Dead-lettered records by reason");
   rejected->add_flag("--list", o->list, "List the newest dead letters (position, reason, excerpt) instead");
-  rejected->add_option("--limit", o->limit, "With --list: rows (0 = all)")->check(CLI::NonNegativeNumber);
+  rejected->add_option("--limit", o->limit, "With --list: rows (0 = all)")->check(AtLeast(0));
 
   CLI::App* trend = cmd->add_subcommand("trend", "Mentions and readers of an entity over time");
   trend->add_option("--entity", o->entity, "Canonical entity name, e.g. \"Jon Snow\"")

@@ -5,12 +5,13 @@
 //
 // Progress goes to stderr when it is a terminal; the summary to stdout.
 // SIGINT/SIGTERM stop reading and commit what was read (a second signal
-// exits at once, which is safe too). Exit status: 0 done, also after a
-// SIGINT/SIGTERM stop that stored and committed everything it read (a
-// supervisor's normal stop is not a failure); 1 the run failed (I/O, store),
-// including a stop that had to abandon unstored batches after --stop-timeout;
-// 2 bad arguments, model, entities, or a source that does not match its
-// committed checkpoint; 128+N when a second signal N ended it at once.
+// exits at once, which is safe too). Exit status (README, "Exit status"): 0
+// done, also after a SIGINT/SIGTERM stop that stored and committed everything
+// it read (a supervisor's normal stop is not a failure); 1 the run failed
+// (model, entities, I/O, store, a source that does not match its committed
+// checkpoint), including a stop that had to abandon unstored batches after
+// --stop-timeout; 2 bad arguments or addresses; 128+N when a second signal N
+// ended it at once.
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,7 @@ namespace {
 struct RunOptions {
   std::string source = "-";
   std::string store;
+  std::string kafka_config;                // --kafka-config FILE
   pipeline::StoreCredentials store_login;  // clickhouse:// only
   std::string model;
   std::string entities;
@@ -213,17 +215,20 @@ int RunRun(const RunOptions& o) {
   auto model = pipeline::AnalysisModel::Load(o.model, o.entities);
   if (!model.ok()) {
     spdlog::error("run: {}", model.status().ToString());
-    return 2;
+    return kExitFailure;
   }
-  auto source = sources::OpenSource(o.source, o.max_event_bytes, o.instance_id);
+  int status = kExitFailure;
+  auto kafka_properties = LoadKafkaConfig("run", o.kafka_config, &status);
+  if (!kafka_properties) return status;
+  auto source = sources::OpenSource(o.source, o.max_event_bytes, *kafka_properties, o.instance_id);
   if (!source.ok()) {
     spdlog::error("run: {}", source.status().ToString());
-    return 2;
+    return OpenFailureStatus(source.status());
   }
   auto sink = pipeline::OpenSink(o.store, o.store_login);
   if (!sink.ok()) {
     spdlog::error("run: {}", sink.status().ToString());
-    return sink.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return OpenFailureStatus(sink.status());
   }
   auto store_uri = pipeline::ParseStoreUri(o.store);
   pipeline::PipelineOptions popts =
@@ -267,7 +272,7 @@ int RunRun(const RunOptions& o) {
   if (!st.ok()) {
     spdlog::error("run: {}", st.ToString());
     spdlog::error("run: everything before the failure is committed; run again to resume");
-    return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return kExitFailure;
   }
   // A stop that drained completely is a success: everything read is stored
   // and committed (an abandoned stop returned kUnavailable above).
@@ -289,6 +294,7 @@ void AddRunCommand(CLI::App& app) {
                   "(docs/kafka.md)")
       ->envname("SAGAFLOW_SOURCE")
       ->capture_default_str();
+  AddKafkaConfigOption(cmd, &o->kafka_config);
   AddStoreOptions(cmd, &o->store, &o->store_login,
                   "Store: sqlite:PATH or clickhouse://HOST:8123/DB (created if missing)");
   cmd->add_option("--model", o->model, "Model JSON (sagaflow train or tools/export_sklearn_model.py)")
@@ -299,36 +305,36 @@ void AddRunCommand(CLI::App& app) {
       ->required();
   cmd->add_option("--workers", o->workers, "Analysis threads (default: the number of cores)")
       ->envname("SAGAFLOW_WORKERS")
-      ->check(CLI::Range(1, 256))
+      ->check(InRange(1, 256))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size,
                   "Records per batch, one transaction each " +
                       PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.batch_records); }))
       ->envname("SAGAFLOW_BATCH_SIZE")
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(InRange(1, 1 << 20));
   cmd->add_option("--batch-bytes", o->batch_bytes,
                   "Payload bytes per batch at most; memory holds about this times (workers + 2) " +
                       PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.batch_bytes); }))
       ->envname("SAGAFLOW_BATCH_BYTES")
-      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 32));
+      ->check(InRange(size_t{1} << 16, size_t{1} << 32));
   cmd->add_option("--stop-when-idle", o->stop_when_idle,
                   "Exit (0, everything committed) once caught up and nothing new arrived for SECONDS (kafka://)")
       ->envname("SAGAFLOW_STOP_WHEN_IDLE")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   cmd->add_option("--stop-timeout", o->stop_timeout,
                   "On SIGTERM/SIGINT, wait this many SECONDS for the store to acknowledge what was read, then abandon "
                   "it unacknowledged (read again by the next run)")
       ->envname("SAGAFLOW_STOP_TIMEOUT")
-      ->check(CLI::NonNegativeNumber)
+      ->check(AtLeast(0))
       ->capture_default_str();
   cmd->add_option("--linger-ms", o->linger_ms,
                   "Commit a batch at the latest this long after its first record " +
                       PerStoreDefault([](const pipeline::PipelineOptions& p) { return int64_t(p.linger.count()); }))
       ->envname("SAGAFLOW_LINGER_MS")
-      ->check(CLI::Range(1, 600000));
+      ->check(InRange(1, 600000));
   cmd->add_option("--max-event-bytes", o->max_event_bytes, "Longer records are rejected as too_large")
       ->envname("SAGAFLOW_MAX_EVENT_BYTES")
-      ->check(CLI::Range(size_t{64}, size_t{1} << 30))
+      ->check(InRange(size_t{64}, size_t{1} << 30))
       ->capture_default_str();
   cmd->add_option("--progress", o->progress, "Progress line on stderr: auto (when a terminal), always, never")
       ->envname("SAGAFLOW_PROGRESS")
@@ -341,7 +347,7 @@ void AddRunCommand(CLI::App& app) {
   cmd->add_option("--http-port", o->http_port,
                   "Serve /metrics, /healthz and /readyz on this port while running (0: any free port, logged)")
       ->envname("SAGAFLOW_HTTP_PORT")
-      ->check(CLI::Range(0, 65535));
+      ->check(InRange(0, 65535));
   cmd->add_option("--instance-id", o->instance_id,
                   "kafka://: static group membership (group.instance.id), unique per consumer, e.g. the pod name: "
                   "restarted within the session timeout, it gets its partitions back without a rebalance")

@@ -6,7 +6,7 @@
 // so `--port 0` works for scripts; logs go to stderr (one line per request
 // at --log-level debug). SIGINT/SIGTERM stop accepting, answer the requests
 // in flight and exit 0 (a second signal exits at once). Exit status: 0
-// stopped by a signal, 1 cannot listen, 2 bad arguments, model or entities.
+// stopped by a signal, 1 cannot listen or load the model or entities, 2 bad arguments.
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "server/api_server.h"
+#include "util/redact.h"
 
 namespace sagaflow::cli {
 namespace {
@@ -69,12 +70,18 @@ class StopSignals {
 int RunServe(ServeOptions o) {
   o.api.http.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.read_timeout_s * 1000));
   o.api.http.write_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.write_timeout_s * 1000));
+  if (!o.api.store.empty()) {
+    if (auto uri = pipeline::ParseStoreUri(o.api.store); !uri.ok()) {
+      spdlog::error("serve: {}", uri.status().ToString());
+      return kExitUsage;
+    }
+  }
   sigset_t set, old;
   StopSignals::Block(&set, &old);  // before the worker threads exist
   auto api = server::ApiServer::Create(o.api);
   if (!api.ok()) {
     spdlog::error("serve: {}", api.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   server::HttpService& http = (*api)->http();
   Status st = http.Bind();
@@ -87,7 +94,7 @@ int RunServe(ServeOptions o) {
   std::fflush(stdout);
   spdlog::info("serve: listening on {} ({} worker threads{}{})", address, o.api.http.threads,
                o.api.http.api_token.empty() ? ", no API token" : ", API token required",
-               o.api.store.empty() ? ", no store" : ", store " + o.api.store);
+               o.api.store.empty() ? ", no store" : ", store " + RedactUri(o.api.store));
   {
     StopSignals signals(set, &http);
     st = http.Run();
@@ -124,23 +131,23 @@ void AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--port", h.port, "TCP port (0: any free port, printed on stdout)")
       ->envname("SAGAFLOW_PORT")
-      ->check(CLI::Range(0, 65535))
+      ->check(InRange(0, 65535))
       ->capture_default_str();
   cmd->add_option("--threads", h.threads, "Worker threads = connections served at once")
       ->envname("SAGAFLOW_HTTP_THREADS")
-      ->check(CLI::Range(1, 4096))
+      ->check(InRange(1, 4096))
       ->capture_default_str();
   cmd->add_option("--max-body-bytes", h.max_body_bytes, "Largest request body (413 beyond)")
       ->envname("SAGAFLOW_MAX_BODY_BYTES")
-      ->check(CLI::Range(size_t{64}, size_t{1} << 30))
+      ->check(InRange(size_t{64}, size_t{1} << 30))
       ->capture_default_str();
   cmd->add_option("--read-timeout", o->read_timeout_s, "Seconds a client may stay silent while sending a request")
       ->envname("SAGAFLOW_READ_TIMEOUT")
-      ->check(CLI::Range(0.01, 3600.0))
+      ->check(InRange(0.01, 3600.0))
       ->capture_default_str();
   cmd->add_option("--write-timeout", o->write_timeout_s, "Seconds a client may take to accept a response")
       ->envname("SAGAFLOW_WRITE_TIMEOUT")
-      ->check(CLI::Range(0.01, 3600.0))
+      ->check(InRange(0.01, 3600.0))
       ->capture_default_str();
   cmd->add_option("--api-token", h.api_token,
                   "Require Authorization: Bearer TOKEN on every route but /healthz, the dashboard's static files "

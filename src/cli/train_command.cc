@@ -170,7 +170,7 @@ int RunTrain(const TrainCommandOptions& o) {
   auto options = MakeTrainerOptions(o);
   if (!options.ok()) {
     spdlog::error("train: {}", options.status().message());
-    return 2;
+    return kExitUsage;
   }
   uint64_t rejected = 0;
   auto docs = text::ReadLabelledJsonl(o.data, [&](const std::string& why) {
@@ -179,12 +179,12 @@ int RunTrain(const TrainCommandOptions& o) {
   });
   if (!docs.ok()) {
     spdlog::error("train: reading {}: {}", o.data, docs.status().ToString());
-    return 2;
+    return kExitFailure;
   }
   auto set = text::TrainingSet::Create(*docs, *options);
   if (!set.ok()) {
     spdlog::error("train: {}: {}", o.data, set.status().message());
-    return 2;
+    return kExitFailure;
   }
   {
     std::vector<size_t> support(set->labels().size(), 0);
@@ -200,7 +200,7 @@ int RunTrain(const TrainCommandOptions& o) {
     auto result = text::CrossValidate(*set, *options, o.folds, o.fold_seed);
     if (!result.ok()) {
       spdlog::error("train: cross-validation: {}", result.status().message());
-      return 2;
+      return kExitFailure;
     }
     cv = std::make_unique<text::CrossValidation>(std::move(*result));
     ReportCrossValidation(*cv, set->labels());
@@ -211,7 +211,7 @@ int RunTrain(const TrainCommandOptions& o) {
   auto model = text::Fit(*set, all, *options);
   if (!model.ok()) {
     spdlog::error("train: {}", model.status().message());
-    return 2;
+    return kExitFailure;
   }
   if (!model->converged) {
     spdlog::warn("train: the solver did not reach --tol {} within --max-iter {} passes; consider raising --max-iter",
@@ -229,7 +229,7 @@ int RunTrain(const TrainCommandOptions& o) {
   Status st = WriteFileAtomically(o.out, json);
   if (!st.ok()) {
     spdlog::error("train: {}", st.ToString());
-    return 2;
+    return kExitFailure;
   }
   spdlog::info("train: wrote {} ({} bytes)", o.out, json.size());
   return rejected ? 1 : 0;
@@ -286,14 +286,14 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--tol", o->tol, "Solver stopping tolerance")->envname("SAGAFLOW_TRAIN_TOL")->capture_default_str();
   cmd->add_option("--max-iter", o->max_iter, "Solver passes at most")
       ->envname("SAGAFLOW_TRAIN_MAX_ITER")
-      ->check(CLI::PositiveNumber)
+      ->check(AtLeast(1))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the solver's coordinate order")
       ->envname("SAGAFLOW_TRAIN_SEED")
       ->capture_default_str();
   cmd->add_option("--folds", o->folds, "Cross-validation folds reported before the final fit (0 or 1 = none)")
       ->envname("SAGAFLOW_TRAIN_FOLDS")
-      ->check(CLI::NonNegativeNumber)
+      ->check(AtLeast(0))
       ->capture_default_str();
   cmd->add_option("--fold-seed", o->fold_seed, "Seed of the stratified fold assignment")
       ->envname("SAGAFLOW_TRAIN_FOLD_SEED")

@@ -32,6 +32,24 @@ struct KafkaAddress {
 // other name is an error, so a typo is not silently ignored.
 Result<KafkaAddress> ParseKafkaAddress(std::string_view uri);
 
+// librdkafka properties from a file (`--kafka-config FILE`, like kcat's -F
+// and the Java clients' .properties): one "name=value" a line, spaces around
+// the name and '=' ignored, blank lines and lines starting with '#' skipped.
+// Errors name the file and line, never a secret value (util/redact.h).
+// kIoError if the file cannot be read, kInvalidArgument if a line is bad.
+Result<Properties> LoadPropertiesFile(const std::string& path);
+
+// A property value as librdkafka gets it: "${env:NAME}" is the environment
+// variable NAME and "${file:PATH}" the content of PATH (one trailing newline
+// dropped), so that a Kubernetes Secret (variables or a mounted file) can
+// supply what the file or address only names; any other value as is.
+Result<std::string> ResolveValue(const std::string& key, const std::string& value);
+
+// True for errors that no retry can fix: authentication (SASL) and TLS
+// failures, reported through the error callback while librdkafka would
+// otherwise keep reconnecting.
+bool IsSecurityError(rd_kafka_resp_err_t err, std::string_view reason);
+
 // An rd_kafka_conf_t, destroyed unless released to rd_kafka_new().
 class Config {
  public:
@@ -42,6 +60,7 @@ class Config {
   Config(const Config&) = delete;
   Config& operator=(const Config&) = delete;
 
+  // Sets `key` to ResolveValue(key, value).
   Status Set(const std::string& key, const std::string& value);
   Status Set(const Properties& properties);
   rd_kafka_conf_t* get() { return conf_; }

@@ -17,6 +17,7 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(const ProducerOptions
   SAGAFLOW_RETURN_IF_ERROR(conf.Set(options.properties));
   rd_kafka_conf_set_opaque(conf.get(), p.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaProducer::DeliveryCallback);
+  rd_kafka_conf_set_error_cb(conf.get(), &KafkaProducer::ErrorCallback);
   auto rk = NewClient(RD_KAFKA_PRODUCER, &conf);
   if (!rk.ok()) return rk.status();
   p->rk_ = *rk;
@@ -47,7 +48,21 @@ void KafkaProducer::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* m, v
   }
 }
 
+void KafkaProducer::ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaProducer*>(opaque);
+  const auto e = static_cast<rd_kafka_resp_err_t>(err);
+  if (IsSecurityError(e, reason)) {
+    if (self->security_failure_.empty()) {
+      self->security_failure_ =
+          fmt::format("Kafka at {}: {}: {}", self->options_.brokers, rd_kafka_err2name(e), reason);
+    }
+    return;
+  }
+  spdlog::warn("kafka: {}: {}", rd_kafka_err2name(e), reason);  // transient: librdkafka retries
+}
+
 Status KafkaProducer::FailureStatus() const {
+  if (!security_failure_.empty()) return Status::InvalidArgument(security_failure_);
   return Status::Unavailable(
       fmt::format("{} of {} records not delivered to {} (first: {})", failed_, sent_, options_.topic, first_failure_));
 }
@@ -55,7 +70,7 @@ Status KafkaProducer::FailureStatus() const {
 Status KafkaProducer::Send(std::string_view key, std::string_view value) {
   for (;;) {
     rd_kafka_poll(rk_, 0);  // delivery reports
-    if (failed_) return FailureStatus();
+    if (failed_ || !security_failure_.empty()) return FailureStatus();
     if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()),
                          value.size(), key.data(), key.size(), nullptr) == 0) {
       ++sent_;
@@ -70,9 +85,14 @@ Status KafkaProducer::Send(std::string_view key, std::string_view value) {
 }
 
 Status KafkaProducer::Flush(std::chrono::milliseconds timeout) {
-  rd_kafka_resp_err_t err = rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
-  rd_kafka_poll(rk_, 0);
-  if (failed_) return FailureStatus();
+  // In steps, so that an authentication or TLS failure ends the wait.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  do {
+    err = rd_kafka_flush(rk_, 100);
+    rd_kafka_poll(rk_, 0);
+    if (failed_ || !security_failure_.empty()) return FailureStatus();
+  } while (err == RD_KAFKA_RESP_ERR__TIMED_OUT && std::chrono::steady_clock::now() < deadline);
   if (err || delivered_ != sent_) {
     return Status::Unavailable(fmt::format("{} of {} records sent to {} not confirmed within {} s", sent_ - delivered_,
                                            sent_, options_.topic, timeout.count() / 1000));

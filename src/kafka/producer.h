@@ -44,7 +44,8 @@ class KafkaProducer {
   Status Send(std::string_view key, std::string_view value);
 
   // Waits up to `timeout` for the delivery report of every record sent;
-  // fails unless all were delivered.
+  // fails unless all were delivered. Send and Flush fail at once, with
+  // librdkafka's reason, on an authentication or TLS failure.
   Status Flush(std::chrono::milliseconds timeout);
 
   uint64_t sent() const { return sent_; }
@@ -54,6 +55,7 @@ class KafkaProducer {
  private:
   explicit KafkaProducer(ProducerOptions options) : options_(std::move(options)) {}
   static void DeliveryCallback(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
+  static void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   Status FailureStatus() const;
 
   ProducerOptions options_;
@@ -61,6 +63,7 @@ class KafkaProducer {
   rd_kafka_topic_t* topic_ = nullptr;
   uint64_t sent_ = 0, delivered_ = 0, failed_ = 0;
   std::string first_failure_;
+  std::string security_failure_;  // an authentication or TLS error: nothing can be delivered
 };
 
 }  // namespace sagaflow::kafka

@@ -2,13 +2,14 @@
 
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/sqlite/sqlite_sink.h"
+#include "util/redact.h"
 
 namespace sagaflow::pipeline {
 
 Result<StoreUri> ParseStoreUri(const std::string& uri) {
   auto colon = uri.find(':');
   if (colon == std::string::npos) {
-    return Status::InvalidArgument("invalid store \"" + uri + "\": expected sqlite:PATH");
+    return Status::InvalidArgument("invalid store \"" + RedactUri(uri) + "\": expected sqlite:PATH");
   }
   StoreUri out{uri.substr(0, colon), uri.substr(colon + 1)};
   if (out.scheme == "sqlite") {
@@ -16,9 +17,10 @@ Result<StoreUri> ParseStoreUri(const std::string& uri) {
     if (out.path.empty()) return Status::InvalidArgument("invalid store \"" + uri + "\": empty path");
     return out;
   }
+  if (out.scheme == "clickhouses") out.scheme = "clickhouse";  // HTTPS: the ClickHouse store parses it
   if (out.scheme == "clickhouse") return out;
-  return Status::InvalidArgument("unsupported store \"" + uri +
-                                 "\" (supported: sqlite:PATH, clickhouse://HOST:PORT/DB)");
+  return Status::InvalidArgument("unsupported store \"" + RedactUri(uri) +
+                                 "\" (supported: sqlite:PATH, clickhouse://HOST:PORT/DB, clickhouses://HOST:PORT/DB)");
 }
 
 PipelineOptions DefaultPipelineOptions(const StoreUri& store) {

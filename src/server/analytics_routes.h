@@ -21,6 +21,7 @@
 #include "pipeline/store_uri.h"
 #include "query/analytics.h"
 #include "server/http_service.h"
+#include "util/redact.h"
 
 namespace sagaflow::server {
 
@@ -52,7 +53,8 @@ class AnalyticsPool {
 
   // Errors: those of query::OpenAnalytics (kNotFound: no store there, ...).
   Result<Lease> Acquire();
-  const std::string& uri() const { return uri_; }
+  // The store's address without its secrets (RedactUri), for messages.
+  std::string uri() const { return RedactUri(uri_); }
 
  private:
   const std::string uri_;

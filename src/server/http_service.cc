@@ -237,16 +237,26 @@ HttpService::~HttpService() {
 
 void HttpService::AddRoute(Route route) { routes_.push_back(std::move(route)); }
 
+bool HttpService::Authorized(const httplib::Request& req) const {
+  return options_.api_token.empty() ||
+         ConstantTimeEquals(BearerToken(req.get_header_value("Authorization")), options_.api_token);
+}
+
 void HttpService::AddProbes(std::function<Status()> ready) {
   AddRoute({"GET", "/healthz", Access::kPublic,
             [](const HttpRequest&, httplib::Response& res) { SendJson(res, 200, "{\"status\":\"ok\"}"); }});
-  AddRoute({"GET", "/readyz", Access::kToken, [ready = std::move(ready)](const HttpRequest&, httplib::Response& res) {
+  // Public, because the kubelet and compose probe without credentials; the
+  // reason for not being ready (store addresses, errors) is for callers with
+  // the token only, and is logged.
+  AddRoute({"GET", "/readyz", Access::kPublic,
+            [this, ready = std::move(ready)](const HttpRequest& req, httplib::Response& res) {
               Status st = ready();
               if (st.ok()) {
                 SendJson(res, 200, "{\"status\":\"ready\"}");
-              } else {
-                SendError(res, 503, "not ready: " + st.message());
+                return;
               }
+              spdlog::warn("not ready: {}", st.message());
+              SendError(res, 503, Authorized(req.http) ? "not ready: " + st.message() : std::string("not ready"));
             }});
   AddRoute({"GET", "/metrics", Access::kMetrics, [this](const HttpRequest&, httplib::Response& res) {
               res.status = 200;
@@ -283,11 +293,10 @@ void HttpService::Dispatch(const httplib::Request& req, httplib::Response& res, 
     status = 404;
     message = fmt::format("no route {}", req.path);
   }
-  if (route && !options_.api_token.empty() &&
+  if (route &&
       (route->access == Access::kToken || (route->access == Access::kMetrics && options_.metrics_require_auth))) {
-    const std::string header = req.get_header_value("Authorization");
-    const std::string_view token = BearerToken(header);
-    if (!ConstantTimeEquals(token, options_.api_token)) {
+    if (!Authorized(req)) {
+      const std::string header = req.get_header_value("Authorization");
       status = 401;
       message = header.empty() ? "missing Authorization: Bearer <token>" : "invalid bearer token";
       res.set_header("WWW-Authenticate", header.empty() ? "Bearer realm=\"sagaflow\""

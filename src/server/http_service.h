@@ -104,8 +104,9 @@ class HttpService {
   // Routes and probes are added before Bind().
   void AddRoute(Route route);
   // GET /healthz (200 while the process serves; public), GET /readyz (200
-  // when `ready` returns OK, else 503 naming why; called per probe, from a
-  // worker thread) and GET /metrics (the registry's exposition).
+  // when `ready` returns OK, else 503, naming why to callers with the token;
+  // public, for probes; called per probe, from a worker thread) and GET
+  // /metrics (the registry's exposition).
   void AddProbes(std::function<Status()> ready);
 
   // Registry of this service's metrics; add collectors to expose more.
@@ -130,6 +131,8 @@ class HttpService {
   struct Metrics;
   void Dispatch(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader);
   void Log(const httplib::Request& req, const httplib::Response& res);
+  // No API token configured, or the request carries it.
+  bool Authorized(const httplib::Request& req) const;
 
   HttpServiceOptions options_;
   httplib::Server server_;

@@ -189,7 +189,9 @@ std::string OpenApiDocument(const OpenApiInfo& info) {
   paths["/healthz"] = Get("Liveness: 200 while the process serves", json::array(),
                           {{"200", JsonResponse("alive", Ref("Status"))}}, false);
   paths["/readyz"] = Get("Readiness: model loaded and store reachable", json::array(),
-                         {{"200", JsonResponse("ready", Ref("Status"))}, {"503", ErrorResponse("not ready, and why")}});
+                         {{"200", JsonResponse("ready", Ref("Status"))},
+                          {"503", ErrorResponse("not ready (and why, to callers with the token)")}},
+                         false);
   paths["/metrics"] = Get(
       "Prometheus metrics (text format 0.0.4)", json::array(),
       {{"200", {{"description", "the exposition"}, {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}},

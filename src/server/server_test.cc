@@ -330,16 +330,16 @@ class AuthTest : public ServerTest {
   }
 };
 
-TEST_F(AuthTest, EveryRouteButHealthAndMetricsNeedsTheToken) {
+TEST_F(AuthTest, EveryRouteButProbesAndMetricsNeedsTheToken) {
   auto missing = Post("/predict", R"({"text":"a"})");
   ExpectError(missing, 401, "missing");
   EXPECT_EQ(missing->get_header_value("WWW-Authenticate"), "Bearer realm=\"sagaflow\"");
   ExpectError(Get("/v1/sagas"), 401);
-  ExpectError(Get("/readyz"), 401);
   ExpectError(Get("/openapi.json"), 401);
   // A bad token on an unknown route is still a 404: routing comes first.
   ExpectError(Get("/nope"), 404);
   EXPECT_EQ(Get("/healthz")->status, 200);
+  EXPECT_EQ(Get("/readyz")->status, 200);  // probes (kubelet, compose) send no token
   EXPECT_EQ(Get("/metrics")->status, 200);
   EXPECT_EQ(Get("/")->status, 200);  // the page asks for the token itself
   for (const char* wrong : {"Bearer s3cret-tokeN", "Bearer s3cret-token2", "Bearer s3cret", "Basic s3cret-token",
@@ -472,6 +472,24 @@ TEST_F(ServerTest, ReadyOnlyWhileTheStoreAnswers) {
   ExpectError(m.Get("/readyz"), 503, "missing.db");
   ExpectError(m.Get("/v1/sagas"), 503, "store unavailable");
   EXPECT_EQ(m.Post("/predict", R"({"text":"a"})", "application/json")->status, 200);
+}
+
+// With a token, /readyz still answers probes without one, but says why it is
+// not ready (the store's address and error) only to callers with the token.
+TEST_F(ServerTest, ReadinessReasonOnlyWithTheToken) {
+  testing::ScratchDir dir;
+  HttpServiceOptions http;
+  http.api_token = "s3cret-token";
+  auto s = StartServer(*data_, http, "sqlite:" + dir.File("missing.db"));
+  httplib::Client c("127.0.0.1", s->http().port());
+  auto anonymous = c.Get("/readyz");
+  ExpectError(anonymous, 503, "not ready");
+  EXPECT_EQ(anonymous->body.find("missing.db"), std::string::npos) << anonymous->body;
+  c.set_default_headers({{"Authorization", "Bearer s3cret-token"}});
+  ExpectError(c.Get("/readyz"), 503, "missing.db");
+  auto ready = StartServer(*data_, http);
+  httplib::Client r("127.0.0.1", ready->http().port());
+  EXPECT_EQ(r.Get("/readyz")->status, 200);
 }
 
 // A raw TCP connection to the server.

@@ -36,11 +36,13 @@ void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf)
 KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
 
 Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const std::string& uri, size_t max_record_bytes,
+                                                       const kafka::Properties& properties,
                                                        const std::string& instance_id) {
   auto address = kafka::ParseKafkaAddress(uri);
   if (!address.ok()) return address.status();
   KafkaSourceOptions o;
   o.address = std::move(*address);
+  o.address.properties.insert(o.address.properties.begin(), properties.begin(), properties.end());
   o.max_record_bytes = max_record_bytes;
   o.instance_id = instance_id;
   return Open(std::move(o));
@@ -95,13 +97,14 @@ Status KafkaSource::Start(CheckpointReader* committed) {
   auto rk = kafka::NewClient(RD_KAFKA_CONSUMER, &conf);
   if (!rk.ok()) return rk.status();
   rk_ = *rk;
-  rd_kafka_poll_set_consumer(rk_);
 
   // The cluster id is part of every stream key: a checkpoint taken on one
   // cluster must never move a consumer of another (a new dev broker, a
   // restored cluster) past records it has not stored.
   const auto deadline = Clock::now() + options_.connect_timeout;
   while (cluster_id_.empty()) {
+    rd_kafka_poll(rk_, 0);  // the error callback: an authentication or TLS failure ends the wait
+    if (!fatal_.ok()) return fatal_;
     if (char* id = rd_kafka_clusterid(rk_, 1000)) {
       cluster_id_ = id;
       rd_kafka_mem_free(rk_, id);
@@ -118,10 +121,11 @@ Status KafkaSource::Start(CheckpointReader* committed) {
   err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
   rd_kafka_metadata_destroy(md);
   if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-    return Status::InvalidArgument(fmt::format("topic {} does not exist on {}", a.topic, a.brokers));
+    return Status::NotFound(fmt::format("topic {} does not exist on {}", a.topic, a.brokers));
   }
   if (err) return Status::Unavailable(fmt::format("topic {}: {}", a.topic, kafka::ErrorText(err)));
 
+  rd_kafka_poll_set_consumer(rk_);
   PartitionList subscription(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(subscription.get(), a.topic.c_str(), RD_KAFKA_PARTITION_UA);
   err = rd_kafka_subscribe(rk_, subscription.get());
@@ -612,6 +616,15 @@ void KafkaSource::ErrorCallback(rd_kafka_t* rk, int err, const char* reason, voi
     char why[512];
     rd_kafka_fatal_error(rk, why, sizeof why);
     self->fatal_ = Status::Unavailable(std::string("Kafka consumer failed: ") + why);
+    return;
+  }
+  // Wrong credentials, mechanism or certificates: retrying cannot help.
+  if (kafka::IsSecurityError(static_cast<rd_kafka_resp_err_t>(err), reason)) {
+    if (self->fatal_.ok()) {
+      self->fatal_ =
+          Status::InvalidArgument(fmt::format("Kafka at {}: {}: {}", self->options_.address.brokers,
+                                              rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason));
+    }
     return;
   }
   // Transient (a broker down, all brokers down): librdkafka keeps retrying.

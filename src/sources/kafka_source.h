@@ -102,7 +102,9 @@ Status LogBelowStore(const std::string& what);
 class KafkaSource final : public Source {
  public:
   // `uri`: kafka://BROKERS/TOPIC?group=G[&<librdkafka property>=V...].
+  // `properties` (--kafka-config) come first: the address's own override them.
   static Result<std::unique_ptr<KafkaSource>> Open(const std::string& uri, size_t max_record_bytes,
+                                                   const kafka::Properties& properties = {},
                                                    const std::string& instance_id = {});
   static Result<std::unique_ptr<KafkaSource>> Open(KafkaSourceOptions options);
   ~KafkaSource() override;

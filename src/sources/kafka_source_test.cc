@@ -99,9 +99,9 @@ TEST(KafkaConsumerProperties, FailoverDefaultsAddressOverridesInstanceIdAndGuara
   ASSERT_EQ(rd_kafka_conf_get(conf.get(), "group.instance.id", got, &size), RD_KAFKA_CONF_OK);
   EXPECT_STREQ(got, "sagaflow-run-7f9c-abcde");
 
-  auto same = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, "a");
+  auto same = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, {}, "a");
   EXPECT_TRUE(same.ok()) << same.status().ToString();
-  auto contradicts = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, "b");
+  auto contradicts = KafkaSource::Open("kafka://h:1/t?group=g&group.instance.id=a", 1024, {}, "b");
   ASSERT_FALSE(contradicts.ok());
   EXPECT_NE(contradicts.status().message().find("group.instance.id"), std::string::npos);
 }

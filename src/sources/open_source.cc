@@ -2,13 +2,14 @@
 
 #include "sources/file_source.h"
 #include "sources/kafka_source.h"
+#include "util/redact.h"
 
 namespace sagaflow::sources {
 
 Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes,
-                                           const std::string& instance_id) {
+                                           const kafka::Properties& kafka_properties, const std::string& instance_id) {
   if (spec.rfind("kafka://", 0) == 0) {
-    auto k = KafkaSource::Open(spec, max_record_bytes, instance_id);
+    auto k = KafkaSource::Open(spec, max_record_bytes, kafka_properties, instance_id);
     if (!k.ok()) return k.status();
     return std::unique_ptr<Source>(std::move(*k));
   }
@@ -17,7 +18,7 @@ Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_r
     path.erase(0, 5);
     if (path.rfind("//", 0) == 0) path.erase(0, 2);
   } else if (path.find("://") != std::string::npos) {
-    return Status::InvalidArgument("unsupported source \"" + spec +
+    return Status::InvalidArgument("unsupported source \"" + RedactUri(spec) +
                                    "\" (supported: file:PATH, -, kafka://BROKERS/TOPIC?group=G)");
   }
   if (path.empty()) return Status::InvalidArgument("invalid source \"" + spec + "\": empty path");

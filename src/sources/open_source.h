@@ -6,13 +6,15 @@
 #include <memory>
 #include <string>
 
+#include "kafka/kafka_config.h"
 #include "sources/source.h"
 
 namespace sagaflow::sources {
 
-// `instance_id`: a Kafka consumer's group.instance.id (static membership);
-// ignored by file sources, which have no group.
+// `kafka_properties` (--kafka-config) and `instance_id` (a Kafka consumer's
+// group.instance.id, static membership) are used by kafka:// sources only.
 Result<std::unique_ptr<Source>> OpenSource(const std::string& spec, size_t max_record_bytes,
+                                           const kafka::Properties& kafka_properties = {},
                                            const std::string& instance_id = {});
 
 }  // namespace sagaflow::sources

@@ -194,9 +194,9 @@ TEST(TrainCommandTest, TrainsOnTheSampleAndReportsBadLines) {
   EXPECT_NE(bad_report.find("line 152: malformed JSON"), std::string::npos) << bad_report;
   EXPECT_TRUE(Classifier::LoadFile(model_path).ok());
 
-  // Unusable input: no model, exit status 2.
-  EXPECT_EQ(run("--data '" + dir.File("absent.jsonl") + "' --out '" + dir.File("none.json") + "'"), 2);
-  EXPECT_EQ(run("--data '" + sample + "' --out '" + dir.File("none.json") + "' --labels got,lotr"), 2);
+  // Unusable input: no model, exit status 1; a bad option value: 2.
+  EXPECT_EQ(run("--data '" + dir.File("absent.jsonl") + "' --out '" + dir.File("none.json") + "'"), 1);
+  EXPECT_EQ(run("--data '" + sample + "' --out '" + dir.File("none.json") + "' --labels got,lotr"), 1);
   EXPECT_EQ(run("--data '" + sample + "' --out '" + dir.File("none.json") + "' --min-df 1.5"), 2);
   EXPECT_FALSE(std::filesystem::exists(dir.File("none.json")));
 }

@@ -4,11 +4,15 @@
 //   - every object against the Kubernetes (kubernetes-models) and KEDA
 //     (@kubernetes-models/keda) schemas;
 //   - every YAML file under deploy/k8s is used by a kustomization;
-//   - probe paths answer 200 on a real `run --http-port` and `serve`, probe and
+//   - probe paths answer 200 on a real `run --http-port` and `serve` started with
+//     each container's own variables (API token included; only the store, model,
+//     source and address are replaced), probes sent as the kubelet does; probe and
 //     Service ports resolve to the ports the settings make the binary listen on;
 //   - every SAGAFLOW_* variable a container gets (env, envFrom ConfigMaps and
 //     Secrets) is one its command reads (`sagaflow [<command>] --help`), and
 //     every ConfigMap/Secret referenced exists (but the user-made sagaflow-model);
+//   - every credential (a variable named like one, a password inside an
+//     address) comes from a Secret, none from a ConfigMap or a literal;
 //   - selectors of PDBs, HPAs, NetworkPolicies, the Service and the ScaledObject
 //     match the pods; the KEDA trigger names the run ConfigMap's topic, group and
 //     brokers; the autoscalers' maxima agree (= partitions); every container has
@@ -234,8 +238,8 @@ function checkBatchSettings(defaults, objects) {
   return defaults;
 }
 
-async function startAndReadLine(args, pattern, stream) {
-  const child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
+async function startAndReadLine(args, pattern, stream, env = process.env) {
+  const child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"], env });
   const rl = readline.createInterface({ input: child[stream] });
   const timer = setTimeout(() => child.kill("SIGKILL"), 30000);
   for await (const line of rl) {
@@ -249,38 +253,102 @@ async function startAndReadLine(args, pattern, stream) {
   throw new Error(`sagaflow ${args[0]} did not print ${pattern}`);
 }
 
-async function probeAnswers(work) {
+// The variables a container gets from the rendered objects, as the kubelet
+// builds them: envFrom ConfigMaps and Secrets in order, then env (values and
+// key references).
+function containerEnv(objects, c) {
+  const find = (kind, n) => objects.find((o) => o.kind === kind && o.metadata.name === n);
+  const values = (src) => {
+    if (!src) return {};
+    const out = { ...(src.stringData || {}) };
+    for (const [k, v] of Object.entries(src.data || {})) {
+      out[k] = src.kind === "Secret" ? Buffer.from(v, "base64").toString("utf8") : v;
+    }
+    return out;
+  };
+  const env = {};
+  for (const ef of c.envFrom || []) {
+    Object.assign(env, values(find(ef.configMapRef ? "ConfigMap" : "Secret", (ef.configMapRef || ef.secretRef).name)));
+  }
+  for (const e of c.env || []) {
+    if ("value" in e) env[e.name] = e.value;
+    const ref = e.valueFrom && (e.valueFrom.secretKeyRef || e.valueFrom.configMapKeyRef);
+    if (ref) env[e.name] = values(find(e.valueFrom.secretKeyRef ? "Secret" : "ConfigMap", ref.name))[ref.key];
+  }
+  return env;
+}
+
+// The status of each probe path of a container started with the manifests'
+// own variables (the API token included) and no others; only what points at
+// the cluster is replaced by flags: the store (a local SQLite file), the model,
+// the source (stdin), the address (a free loopback port). The probes are sent
+// as the kubelet sends them: without credentials, with the probe's
+// httpGet.httpHeaders if any.
+const probeCache = new Map();
+async function probeAnswers(work, command, env, probes) {
+  const key = JSON.stringify([command, env, probes]);
+  if (probeCache.has(key)) return probeCache.get(key);
   const model = path.join(work, "model.json");
-  const t = spawnSync(binary, ["train", "--data", path.join(sourceDir, "data/sample/train.jsonl"), "--out", model,
-    "--stop-words", "english", "--labels", "got,lotr,hp"], { encoding: "utf8" });
-  assert.equal(t.status, 0, `train failed: ${t.stderr}`);
-  const entities = path.join(sourceDir, "data/entities/sagas.tsv");
-  const store = `sqlite:${path.join(work, "store.db")}`;
+  if (!fs.existsSync(model)) {
+    const t = spawnSync(binary, ["train", "--data", path.join(sourceDir, "data/sample/train.jsonl"), "--out", model,
+      "--stop-words", "english", "--labels", "got,lotr,hp"], { encoding: "utf8" });
+    assert.equal(t.status, 0, `train failed: ${t.stderr}`);
+  }
+  const local = ["--store", `sqlite:${path.join(work, "store.db")}`, "--model", model,
+    "--entities", path.join(sourceDir, "data/entities/sagas.tsv")];
+  const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SAGAFLOW_")));
+  Object.assign(childEnv, env);
+  const proc = command === "run"
+    ? await startAndReadLine(["run", "--source", "-", ...local, "--http-port", "0", "--http-host", "127.0.0.1"],
+      /metrics and probes on http:\/\/[^:/]+:(\d+)/, "stderr", childEnv)
+    : await startAndReadLine(["serve", ...local, "--port", "0", "--host", "127.0.0.1"], /^http:\/\/[^:/]+:(\d+)/,
+      "stdout", childEnv);
   const answers = {};
-  // run: stdin source kept open while probed.
-  const run = await startAndReadLine(["run", "--source", "-", "--store", store, "--model", model, "--entities", entities,
-    "--http-port", "0", "--progress", "never"], /metrics and probes on http:\/\/[^:/]+:(\d+)/, "stderr");
-  const serve = await startAndReadLine(["serve", "--store", store, "--model", model, "--entities", entities,
-    "--port", "0"], /^http:\/\/[^:/]+:(\d+)/, "stdout");
   try {
-    for (const [cmd, proc] of [["run", run], ["serve", serve]]) {
-      answers[cmd] = {};
-      for (const p of ["/healthz", "/readyz", "/metrics"]) {
-        let status = 0;
-        for (let i = 0; i < 50 && status !== 200; i++) {
-          status = (await fetch(`http://127.0.0.1:${proc.match[1]}${p}`).catch(() => ({ status: 0 }))).status;
-          if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-        }
-        answers[cmd][p] = status;
+    for (const { path: p, headers } of probes) {
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await fetch(`http://127.0.0.1:${proc.match[1]}${p}`, { headers })
+          .catch(() => ({ status: 0 }))).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
       }
+      answers[p] = status;
     }
   } finally {
-    run.child.stdin.end();
-    run.child.kill("SIGTERM");
-    serve.child.kill("SIGTERM");
+    if (command === "run") proc.child.stdin.end();
+    proc.child.kill("SIGTERM");
   }
+  probeCache.set(key, answers);
   return answers;
 }
+
+// Every probe of every container of a rendering, answered, and the paths the
+// Prometheus annotations and monitors (PodMonitor, ServiceMonitor) scrape.
+async function renderingAnswers(work, objects) {
+  const out = new Map();
+  const scraped = objects.filter((o) => o.kind === "PodMonitor" || o.kind === "ServiceMonitor")
+    .flatMap((o) => (o.spec.podMetricsEndpoints || o.spec.endpoints || []).map((ep) => ep.path || "/metrics"));
+  for (const o of objects) {
+    for (const c of containers(o)) {
+      const command = c.args[0];
+      if (command !== "run" && command !== "serve") continue;
+      const probes = ["livenessProbe", "readinessProbe", "startupProbe"].filter((k) => c[k]).map((k) => ({
+        path: c[k].httpGet.path,
+        headers: Object.fromEntries((c[k].httpGet.httpHeaders || []).map((h) => [h.name, h.value])),
+      }));
+      const ann = o.spec.template.metadata.annotations || {};
+      if (ann["prometheus.io/path"]) probes.push({ path: ann["prometheus.io/path"], headers: {} });
+      for (const p of scraped) probes.push({ path: p, headers: {} });
+      out.set(c, await probeAnswers(work, command, containerEnv(objects, c), probes));
+    }
+  }
+  return out;
+}
+
+// A credential in a ConfigMap or a literal value: a variable named like one,
+// or a password inside an address (userinfo, a librdkafka secret property).
+const SECRET_NAME = /(PASSWORD|TOKEN|SECRET|CREDENTIAL|_KEY$)/;
+const SECRET_IN_VALUE = /(:\/\/[^/@\s]*:[^/@\s]*@|sasl\.password|ssl\.key\.password|ssl\.keystore\.password)/i;
 
 // ---------------------------------------------------------------------------
 const failures = [];
@@ -337,6 +405,18 @@ function checkSet(name, objects, env, answers) {
         check(!allowed || !v.startsWith("SAGAFLOW_") || allowed.has(v),
           `${where}: ${v} (from ${from}) is not read by \`sagaflow ${command}\``);
       }
+      // Credentials come from Secrets only.
+      const fromSecret = new Set((c.env || []).filter((e) => e.valueFrom && e.valueFrom.secretKeyRef).map((e) => e.name));
+      for (const ef of c.envFrom || []) {
+        if (!ef.secretRef) continue;
+        const src = find("Secret", ef.secretRef.name);
+        for (const k of Object.keys((src && { ...(src.data || {}), ...(src.stringData || {}) }) || {})) fromSecret.add(k);
+      }
+      for (const [v, value] of Object.entries(containerEnv(objects, c))) {
+        if (fromSecret.has(v)) continue;
+        check(!SECRET_NAME.test(v), `${where}: ${v} is a credential but does not come from a Secret`);
+        check(!SECRET_IN_VALUE.test(String(value)), `${where}: ${v} holds a credential but does not come from a Secret`);
+      }
       // Resources and security.
       check(c.resources && c.resources.requests && c.resources.limits, `${where}: requests and limits missing`);
       const podSec = podSpec(o).securityContext || {};
@@ -362,15 +442,16 @@ function checkSet(name, objects, env, answers) {
           : (c.ports || []).find((p) => p.name === probe.httpGet.port)?.containerPort;
         check(port !== undefined, `${where}: ${kind} port ${probe.httpGet.port} is not a container port`);
         check(port === portValue(listenVar), `${where}: ${kind} port ${port} but ${listenVar}=${portValue(listenVar)}`);
-        check(answers[command] && answers[command][probe.httpGet.path] === 200,
-          `${where}: ${kind} ${probe.httpGet.path} does not answer 200 on \`sagaflow ${command}\``);
+        const answer = answers.get(c) && answers.get(c)[probe.httpGet.path];
+        check(answer === 200, `${where}: ${kind} ${probe.httpGet.path} answers ${answer}, not 200, on \`sagaflow ${command}\` ` +
+          "started with the container's variables (token included)");
         check(kind !== "livenessProbe" || probe.httpGet.path === "/healthz", `${where}: liveness must be /healthz`);
         check(kind !== "readinessProbe" || probe.httpGet.path === "/readyz", `${where}: readiness must be /readyz`);
       }
       const ann = o.spec.template.metadata.annotations || {};
       if (ann["prometheus.io/port"]) {
         check(Number(ann["prometheus.io/port"]) === portValue(listenVar), `${where}: prometheus.io/port is not ${listenVar}`);
-        check(answers[command] && answers[command][ann["prometheus.io/path"]] === 200, `${where}: metrics path`);
+        check(answers.get(c) && answers.get(c)[ann["prometheus.io/path"]] === 200, `${where}: metrics path`);
       }
       for (const v of podSpec(o).volumes || []) {
         if (v.configMap) check(v.configMap.name === "sagaflow-model" || find("ConfigMap", v.configMap.name),
@@ -401,7 +482,7 @@ function checkSet(name, objects, env, answers) {
       for (const p of selected) {
         const c = p.o.spec.template.spec.containers.find((x) => (x.ports || []).some((cp) => cp.name === ep.port));
         check(c, `${name}: PodMonitor ${pm.metadata.name} port ${ep.port} is no container port of ${p.o.metadata.name}`);
-        check(c && answers[c.args[0]] && answers[c.args[0]][ep.path || "/metrics"] === 200,
+        check(c && answers.get(c) && answers.get(c)[ep.path || "/metrics"] === 200,
           `${name}: PodMonitor ${pm.metadata.name} path ${ep.path} does not answer 200`);
       }
     }
@@ -413,8 +494,9 @@ function checkSet(name, objects, env, answers) {
       for (const svc of svcs) {
         check(svc.spec.ports.some((p) => p.name === ep.port), `${name}: ServiceMonitor port ${ep.port} is not a port of Service ${svc.metadata.name}`);
         const pod = pods.find((p) => matches({ matchLabels: svc.spec.selector }, p.labels));
-        const cmd = pod && pod.o.spec.template.spec.containers[0].args[0];
-        check(cmd && answers[cmd] && answers[cmd][ep.path || "/metrics"] === 200,
+        const c = pod && pod.o.spec.template.spec.containers[0];
+        const cmd = c && c.args[0];
+        check(c && answers.get(c) && answers.get(c)[ep.path || "/metrics"] === 200,
           `${name}: ServiceMonitor ${sm.metadata.name} path ${ep.path} does not answer 200 on \`sagaflow ${cmd}\``);
       }
     }
@@ -455,7 +537,6 @@ async function main() {
         failures.push(`${e.message.split("\n")[0]} (the migration Job runs \`sagaflow migrate\`)`);
       }
     }
-    const answers = await probeAnswers(work);
     const sets = {
       base: render(path.join(k8sDir, "base")),
       "overlays/dev": render(path.join(k8sDir, "overlays/dev")),
@@ -465,7 +546,7 @@ async function main() {
       objs.push(...render(path.join(k8sDir, "components", c)));
       sets[`base + components/${c}`] = objs;
     }
-    for (const [name, objects] of Object.entries(sets)) checkSet(name, objects, env, answers);
+    for (const [name, objects] of Object.entries(sets)) checkSet(name, objects, env, await renderingAnswers(work, objects));
     const defaults = checkBatchSettings(batchDefaults(), sets.base);
     // The two autoscalers of the consumers stop at the same count (= partitions).
     const keda = sets["base + components/keda"].find((o) => o.kind === "ScaledObject");

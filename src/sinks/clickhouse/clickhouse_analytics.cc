@@ -49,7 +49,9 @@ std::string TimeCondition(const query::TimeRange& range) {
 Result<std::unique_ptr<ClickHouseAnalytics>> ClickHouseAnalytics::Open(const ClickHouseConfig& config) {
   RetryPolicy retry = config.retry;
   if (retry.give_up_after.count() == 0) retry.give_up_after = std::chrono::seconds(10);
-  auto client = ClickHouseClient::Create(config);
+  ClickHouseConfig read_only = config;
+  read_only.read_only = true;  // analytics never write
+  auto client = ClickHouseClient::Create(read_only);
   if (!client.ok()) return client.status();
   std::unique_ptr<ClickHouseAnalytics> a(new ClickHouseAnalytics(std::move(*client), retry));
   Result<int> version = Status::Internal("unset");

@@ -36,6 +36,8 @@ class ClickHouseAnalytics final : public query::Analytics {
   Result<std::vector<query::TrendRow>> Trend(const query::TrendQuery& q) override;
   Result<std::vector<query::SagaTrendRow>> SagaTrend(const query::TimeRange& range, query::Bucket bucket) override;
   Status Ping() override;
+  // What its requests are sent with (read_only is always set).
+  const ClickHouseConfig& config() const { return client_->config(); }
 
  private:
   ClickHouseAnalytics(std::unique_ptr<ClickHouseClient> client, RetryPolicy retry);

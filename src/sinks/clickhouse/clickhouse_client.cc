@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 
 namespace sagaflow::sinks::clickhouse {
@@ -87,6 +90,11 @@ bool IsRetriableCurlError(CURLcode c) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_CIPHER:
     case CURLE_LOGIN_DENIED:
       return false;
     default:
@@ -127,6 +135,17 @@ bool IsRetriableErrorCode(int code) noexcept {
 }
 
 Result<std::unique_ptr<ClickHouseClient>> ClickHouseClient::Create(const ClickHouseConfig& config) {
+  // Unreadable certificate files fail here, by name, not as a TLS error later.
+  for (const auto& [what, path] : {std::pair{"ca_file", &config.ca_file}, std::pair{"cert_file", &config.cert_file},
+                                   std::pair{"key_file", &config.key_file}}) {
+    if (path->empty()) continue;
+    if (std::FILE* f = std::fopen(path->c_str(), "rb")) {
+      std::fclose(f);
+    } else {
+      return Status::InvalidArgument(
+          fmt::format("ClickHouse store option {} {}: {}", what, *path, std::strerror(errno)));
+    }
+  }
   std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::unique_ptr<ClickHouseClient> client(new ClickHouseClient(config));
   if (!client->curl_) return Status::Internal("curl_easy_init failed");
@@ -163,16 +182,22 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
 
   std::string url = config_.BaseUrl();
   char sep = '?';
-  for (const auto& [name, value] : params) {
+  auto append = [&](std::string_view name, const std::string& value) {
     char* escaped = curl_easy_escape(curl, value.data(), static_cast<int>(value.size()));
-    if (!escaped) return Status::Internal("curl_easy_escape failed");
+    if (!escaped) return false;
     url += sep;
     url += name;
     url += '=';
     url += escaped;
     curl_free(escaped);
     sep = '&';
+    return true;
+  };
+  for (const auto& [name, value] : params) {
+    if (!append(name, value)) return Status::Internal("curl_easy_escape failed");
   }
+  // Last: settings after readonly=1 would be refused by newer servers.
+  if (config_.read_only && !append("readonly", "1")) return Status::Internal("curl_easy_escape failed");
 
   std::string response, exception_code;
   // The handle is reused (keep-alive); options are set afresh each time.
@@ -192,6 +217,18 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
   curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
   curl_easy_setopt(curl, CURLOPT_USERNAME, config_.user.c_str());
   curl_easy_setopt(curl, CURLOPT_PASSWORD, config_.password.c_str());
+  char curl_error[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+  if (config_.secure) {
+    // Verification stays on (libcurl's default, set explicitly): peer and host name.
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!config_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_file.c_str());
+    if (!config_.cert_file.empty()) {
+      curl_easy_setopt(curl, CURLOPT_SSLCERT, config_.cert_file.c_str());
+      curl_easy_setopt(curl, CURLOPT_SSLKEY, config_.key_file.c_str());
+    }
+  }
   // No "Expect: 100-continue" round trip before large bodies.
   curl_slist* headers = curl_slist_append(nullptr, "Expect:");
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -200,7 +237,10 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
 
   if (rc != CURLE_OK) {
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
-    std::string msg = fmt::format("ClickHouse at {}:{}: {}", config_.host, config_.port, curl_easy_strerror(rc));
+    // libcurl's detail names the TLS problem ("unable to get local issuer
+    // certificate", "no alternative certificate subject name matches ...").
+    std::string msg = fmt::format("ClickHouse at {}:{}: {}{}{}", config_.host, config_.port, curl_easy_strerror(rc),
+                                  curl_error[0] ? ": " : "", curl_error);
     return IsRetriableCurlError(rc) ? Status::Unavailable(std::move(msg)) : Status::InvalidArgument(std::move(msg));
   }
   long http = 0;

@@ -11,6 +11,7 @@ namespace sagaflow::sinks::clickhouse {
 namespace {
 
 constexpr std::string_view kScheme = "clickhouse://";
+constexpr std::string_view kSecureScheme = "clickhouses://";
 
 Result<std::string> PercentDecode(std::string_view s, std::string_view what) {
   std::string out;
@@ -31,9 +32,10 @@ Result<std::string> PercentDecode(std::string_view s, std::string_view what) {
 
 // `uri` without its userinfo (which may hold a password), for messages.
 std::string Redacted(std::string_view uri) {
+  const size_t scheme = uri.find("://");
   const size_t at = uri.find('@');
-  if (at == std::string_view::npos || uri.substr(0, kScheme.size()) != kScheme) return std::string(uri);
-  return fmt::format("{}***@{}", kScheme, uri.substr(at + 1));
+  if (at == std::string_view::npos || scheme == std::string_view::npos || at < scheme) return std::string(uri);
+  return fmt::format("{}***@{}", uri.substr(0, scheme + 3), uri.substr(at + 1));
 }
 
 template <typename T>
@@ -60,6 +62,15 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
     c->secure = value == "1";
     return Status::Ok();
   }
+  for (auto [option, field] : {std::pair{"ca_file", &c->ca_file}, std::pair{"cert_file", &c->cert_file},
+                               std::pair{"key_file", &c->key_file}}) {
+    if (name != option) continue;
+    auto path = PercentDecode(value, option);
+    if (!path.ok()) return path.status();
+    if (path->empty()) return Status::InvalidArgument(fmt::format("store URI option {}: empty path", option));
+    *field = *path;
+    return Status::Ok();
+  }
   if (name == "connect_timeout_ms") return ms(&c->connect_timeout, 1);
   if (name == "timeout_ms") return ms(&c->timeout, 1);
   if (name == "retry_initial_ms") return ms(&c->retry.initial, 1);
@@ -70,8 +81,8 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
     return Status::Ok();
   }
   return Status::InvalidArgument(
-      fmt::format("unknown store URI option \"{}\" (known: secure, connect_timeout_ms, timeout_ms, retry_initial_ms, "
-                  "retry_max_ms, retry_give_up_s)",
+      fmt::format("unknown store URI option \"{}\" (known: secure, ca_file, cert_file, key_file, connect_timeout_ms, "
+                  "timeout_ms, retry_initial_ms, retry_max_ms, retry_give_up_s)",
                   name));
 }
 
@@ -82,16 +93,25 @@ std::string ClickHouseConfig::BaseUrl() const {
 }
 
 std::string ClickHouseConfig::Describe() const {
-  return fmt::format("clickhouse://{}@{}:{}/{}", user, host, port, database);
+  return fmt::format("{}{}@{}:{}/{}", secure ? kSecureScheme : kScheme, user, host, port, database);
 }
 
 Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credentials& credentials) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(fmt::format(
-        "invalid store \"{}\": {} (expected clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE)", Redacted(uri), why));
+    return Status::InvalidArgument(
+        fmt::format("invalid store \"{}\": {} (expected clickhouse[s]://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE)",
+                    Redacted(uri), why));
   };
-  if (uri.substr(0, kScheme.size()) != kScheme) return bad("not a clickhouse:// URI");
-  std::string_view rest = uri.substr(kScheme.size());
+  ClickHouseConfig c;
+  std::string_view rest;
+  if (uri.substr(0, kScheme.size()) == kScheme) {
+    rest = uri.substr(kScheme.size());
+  } else if (uri.substr(0, kSecureScheme.size()) == kSecureScheme) {
+    rest = uri.substr(kSecureScheme.size());
+    c.secure = true;
+  } else {
+    return bad("not a clickhouse:// or clickhouses:// URI");
+  }
   std::string_view options;
   if (size_t q = rest.find('?'); q != std::string_view::npos) {
     options = rest.substr(q + 1);
@@ -103,7 +123,6 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
   std::string_view database = rest.substr(slash + 1);
   if (!database.empty() && database.back() == '/') database.remove_suffix(1);
 
-  ClickHouseConfig c;
   if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
     std::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
@@ -145,6 +164,7 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
     Status st = ParseNumber<int>(port, "port", 1, 65535, &c.port);
     if (!st.ok()) return bad("invalid port");
   }
+  const bool default_port = port.empty();
   if (!IsPlainIdentifier(database)) {
     return bad("the database must be a plain name ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes)");
   }
@@ -160,6 +180,11 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
     SAGAFLOW_RETURN_IF_ERROR(ParseOption(pair.substr(0, eq), pair.substr(eq + 1), &c));
   }
   if (c.retry.max < c.retry.initial) c.retry.max = c.retry.initial;
+  if (c.secure && default_port) c.port = 8443;
+  if (!c.secure && !(c.ca_file.empty() && c.cert_file.empty() && c.key_file.empty())) {
+    return bad("ca_file, cert_file and key_file need HTTPS (clickhouses:// or secure=1)");
+  }
+  if (c.cert_file.empty() != c.key_file.empty()) return bad("cert_file and key_file go together");
   return c;
 }
 

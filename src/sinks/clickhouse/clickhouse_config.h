@@ -1,11 +1,15 @@
 // Where and how to reach a ClickHouse store: parsed from a store URI
 //
 //   clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?OPTION=VALUE&...]
+//   clickhouses://...  (HTTPS, as clickhouse://...?secure=1)
 //
-// (HTTP interface, port 8123 by default; userinfo is percent-decoded).
-// Options: secure=1 (HTTPS), connect_timeout_ms, timeout_ms (per request),
-// retry_initial_ms, retry_max_ms (backoff cap), retry_give_up_s (0 = retry
-// retriable errors for ever, the default for writes). docs/clickhouse.md.
+// (HTTP interface, port 8123 by default, 8443 with HTTPS; userinfo and
+// option values are percent-decoded). Options: secure=1 (HTTPS, the server
+// certificate verified against the system store or ca_file), ca_file,
+// cert_file and key_file (a client certificate, for mutual TLS),
+// connect_timeout_ms, timeout_ms (per request), retry_initial_ms,
+// retry_max_ms (backoff cap), retry_give_up_s (0 = retry retriable errors
+// for ever, the default for writes). docs/clickhouse.md.
 #pragma once
 
 #include <chrono>
@@ -32,18 +36,26 @@ struct Credentials {
 
 struct ClickHouseConfig {
   bool secure = false;
+  std::string ca_file;    // PEM CAs that verify the server (default: the system store)
+  std::string cert_file;  // PEM client certificate (mutual TLS), with key_file
+  std::string key_file;
   std::string host;
-  int port = 8123;
+  int port = 8123;       // 8443 with HTTPS unless the URI names one
   std::string database;  // a plain identifier (sql.h IsPlainIdentifier)
   std::string user = "default";
   std::string password;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{60000};
   RetryPolicy retry;
+  // Every request carries readonly=1, so the server refuses any write or DDL
+  // whatever the SQL says (set by the analytics, never by the URI: least
+  // privilege even with the writer's login or a quoting bug).
+  bool read_only = false;
 
   // "http://HOST:PORT/" (brackets kept for IPv6 literals).
   std::string BaseUrl() const;
-  // The store without its password, for logs: "clickhouse://user@host:port/db".
+  // The store without its password, for logs: "clickhouse://user@host:port/db"
+  // ("clickhouses://..." with HTTPS).
   std::string Describe() const;
 };
 

@@ -112,6 +112,74 @@ TEST_F(ClickHouseStoreTest, CreatesTheDatabaseAndMigratesOnce) {
   EXPECT_EQ(*version, LatestSchemaVersion());
 }
 
+// Least privilege: the analytics' requests carry readonly=1, so the server
+// itself refuses a write or DDL sent through them, even with the writer's
+// login (admin "default" here); the same statements pass without it. The
+// read-only role of docs/clickhouse.md (the test server's sagaflow_reader, a
+// readonly=1 profile) answers every analytics query.
+TEST_F(ClickHouseStoreTest, TheAnalyticsClientCannotWrite) {
+  { auto sink = OpenSink(); }
+  auto analytics = OpenAnalytics();
+  ASSERT_TRUE(analytics);
+  EXPECT_TRUE(analytics->config().read_only);
+  auto reader = ClickHouseClient::Create(analytics->config());
+  ASSERT_TRUE(reader.ok());
+  for (const std::string& sql :
+       {"INSERT INTO dim_saga (saga_id, name) VALUES (1, 'x')", "CREATE TABLE intruder (x UInt8) ENGINE = Memory",
+        "DROP TABLE fact_event", "ALTER TABLE dead_letter DELETE WHERE 1", "TRUNCATE TABLE source"}) {
+    auto r = (*reader)->Query(sql);
+    ASSERT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << sql;
+    EXPECT_EQ((*reader)->last_error_code(), 164) << sql << ": " << r.status().ToString();  // READONLY
+    EXPECT_NE(r.status().message().find("readonly"), std::string::npos) << r.status().ToString();
+  }
+  Status insert = (*reader)->Insert("INSERT INTO dim_saga (saga_id, name) FORMAT TabSeparated", "1\tx\n");
+  EXPECT_EQ((*reader)->last_error_code(), 164) << insert.ToString();
+  EXPECT_EQ(Count("SELECT count() FROM system.tables WHERE database = '" + database_ + "' AND name = 'intruder'"), 0);
+  EXPECT_EQ(Count("SELECT count() FROM dim_saga WHERE name = 'x'"), 0);
+  EXPECT_EQ(Count("SELECT count() FROM system.tables WHERE database = '" + database_ + "' AND name = 'fact_event'"), 1);
+  // The same login without the guard can write: the refusal is readonly=1's.
+  Sql("CREATE TABLE intruder (x UInt8) ENGINE = Memory");
+  Sql("DROP TABLE intruder");
+
+  ClickHouseConfig role = config_;
+  role.user = "sagaflow_reader";
+  role.password = "sagaflow-reader-pw";
+  auto as_reader = ClickHouseAnalytics::Open(role);
+  ASSERT_TRUE(as_reader.ok()) << as_reader.status().ToString();
+  auto sagas = (*as_reader)->Sagas({});
+  EXPECT_TRUE(sagas.ok()) << sagas.status().ToString();
+  EXPECT_TRUE((*as_reader)->Ping().ok());
+}
+
+// The run role (18.16: a profile with allow_ddl=0) starts and writes into a
+// store that `migrate` brought up to date: its start sends no DDL. It cannot
+// change the schema.
+TEST_F(ClickHouseStoreTest, TheRunRoleNeedsNoDdlOnAMigratedStore) {
+  const std::string writer_uri = "clickhouse://sagaflow_writer:sagaflow-writer-pw@" + address_ + "/" + database_;
+  {
+    auto c = ParseClickHouseUri(writer_uri);
+    ASSERT_TRUE(c.ok());
+    auto early = ClickHouseSink::Open(*c);
+    ASSERT_TRUE(early.ok());
+    Status st = (*early)->Prepare(dims_);  // not migrated yet: it would need DDL
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("DDL"), std::string::npos) << st.ToString();
+  }
+  { auto migrate = OpenSink(); }  // the migrate role
+  auto sink = OpenSink(writer_uri);
+  Batch b;
+  AddEvent(&b, 0, 50, 0, 100, 10, {{0, 2}});
+  Checkpoint(&b, 1);
+  auto r = sink->Write(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Count("SELECT count() FROM fact_event"), 1);
+  auto c = ParseClickHouseUri(writer_uri);
+  auto writer = ClickHouseClient::Create(*c);
+  ASSERT_TRUE(writer.ok());
+  EXPECT_FALSE((*writer)->Query("CREATE TABLE intruder (x UInt8) ENGINE = Memory").ok());
+}
+
 TEST_F(ClickHouseStoreTest, RefusesANewerSchemaAndForeignDatabases) {
   EXPECT_EQ(ClickHouseAnalytics::Open(config_).status().code(), Status::Code::kNotFound);
   Sql("CREATE DATABASE " + database_, false);
