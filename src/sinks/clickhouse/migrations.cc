@@ -1,9 +1,14 @@
 #include "sinks/clickhouse/migrations.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 
+#include "query/rollup_plan.h"
+#include "sinks/clickhouse/rollups.h"
 #include "sinks/clickhouse/sql.h"
 
 namespace sagaflow::sinks::clickhouse {
@@ -28,7 +33,7 @@ namespace {
 //    the newest version wins.
 // No PARTITION BY: one partition keeps every insert one part per table
 // (events of any time span never fan out into many parts).
-const std::vector<const char*> kSchemaV1 = {
+const std::vector<std::string> kSchemaV1 = {
     R"sql(CREATE TABLE IF NOT EXISTS dim_saga (
   saga_id UInt64,
   name    String
@@ -100,11 +105,55 @@ Result<bool> Exists(ClickHouseClient& client, const std::string& sql) {
   return *n > 0;
 }
 
+// Days of events per backfill statement: progress granularity.
+constexpr int64_t kBackfillDays = 30;
+
+// Version 2's rollups for the facts already stored, 30 days at a time, with
+// progress on a terminal. Every statement inserts the prefixes of the facts
+// it reads (rollups.h): re-run after an interruption, or by two processes
+// at once, it inserts identical or longer prefixes, never a double count.
+Status BackfillRollups(ClickHouseClient& client, Retrier& retrier) {
+  Result<std::string> range = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the facts' time range", [&] {
+    range = client.Query("SELECT count(), min(time), max(time) FROM fact_event FORMAT TabSeparated");
+    return range.ok() ? Status::Ok() : range.status();
+  }));
+  auto rows = ParseTsv(*range, 3);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty() || (*rows)[0][0] == "0") return Status::Ok();
+  auto lo = ParseInt((*rows)[0][1], "min(time)"), hi = ParseInt((*rows)[0][2], "max(time)");
+  if (!lo.ok() || !hi.ok()) return Status::Corruption("fact_event: unreadable time range");
+  const int64_t step = kBackfillDays * query::kDay;
+  const int64_t first = *lo / query::kDay * query::kDay, end = *hi + 1;
+  const int64_t chunks = (end - first + step - 1) / step;
+  const bool tty = ::isatty(STDERR_FILENO);
+  spdlog::info("{}: migration 2: building rollups for {} events in {} steps", client.config().Describe(), (*rows)[0][0],
+               chunks);
+  int64_t done = 0;
+  for (int64_t begin = first; begin < end; begin += step, ++done) {
+    for (const char* table : RollupTables()) {
+      SAGAFLOW_RETURN_IF_ERROR(retrier.Run(fmt::format("migration 2: backfill {}", table), [&] {
+        auto r = client.Query(RollupBackfill(table, begin, begin + step));
+        return r.ok() ? Status::Ok() : r.status();
+      }));
+    }
+    if (tty)
+      std::fprintf(stderr, "\rmigration 2: rollups %3d%% (%lld of %lld steps of 30 days)",
+                   static_cast<int>(100 * (done + 1) / chunks), static_cast<long long>(done + 1),
+                   static_cast<long long>(chunks));
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  spdlog::info("{}: migration 2: rollups built", client.config().Describe());
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kAll = {
       {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
+      {2, "rollups per saga/entity and saga, per hour and day, as per-stream prefixes", RollupSchema(),
+       BackfillRollups},
   };
   return kAll;
 }
@@ -146,9 +195,10 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
   }
   for (const Migration& m : Migrations()) {
     if (m.version <= *current) continue;
-    for (const char* sql : m.statements) {
+    for (const std::string& sql : m.statements) {
       SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, fmt::format("migration {}", m.version), sql));
     }
+    if (m.backfill) SAGAFLOW_RETURN_IF_ERROR(m.backfill(client, retrier));
     // Recorded last: a migration cut short is re-run whole next time
     // (its statements are idempotent).
     const std::string row = fmt::format("{}\t", m.version);
