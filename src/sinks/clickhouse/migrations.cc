@@ -109,38 +109,52 @@ Result<bool> Exists(ClickHouseClient& client, const std::string& sql) {
 constexpr int64_t kBackfillDays = 30;
 
 // Version 2's rollups for the facts already stored, 30 days at a time, with
-// progress on a terminal. Every statement inserts the prefixes of the facts
-// it reads (rollups.h): re-run after an interruption, or by two processes
-// at once, it inserts identical or longer prefixes, never a double count.
+// progress on a terminal. Only the 30-day ranges that hold facts are
+// visited (read from both fact tables: a crash may leave mentions whose
+// events were not stored yet), so facts at both ends of the time domain cost
+// two steps, not thousands of empty ones. Every statement inserts the
+// prefixes of the facts it reads (rollups.h): re-run after an interruption,
+// or by two processes at once, it inserts identical or longer prefixes,
+// never a double count.
 Status BackfillRollups(ClickHouseClient& client, Retrier& retrier) {
-  Result<std::string> range = Status::Internal("unset");
-  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the facts' time range", [&] {
-    range = client.Query("SELECT count(), min(time), max(time) FROM fact_event FORMAT TabSeparated");
-    return range.ok() ? Status::Ok() : range.status();
-  }));
-  auto rows = ParseTsv(*range, 3);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty() || (*rows)[0][0] == "0") return Status::Ok();
-  auto lo = ParseInt((*rows)[0][1], "min(time)"), hi = ParseInt((*rows)[0][2], "max(time)");
-  if (!lo.ok() || !hi.ok()) return Status::Corruption("fact_event: unreadable time range");
   const int64_t step = kBackfillDays * query::kDay;
-  const int64_t first = *lo / query::kDay * query::kDay, end = *hi + 1;
-  const int64_t chunks = (end - first + step - 1) / step;
+  Result<std::string> ranges = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the facts' time ranges", [&] {
+    ranges = client.Query(fmt::format(
+        "SELECT r, sum(e) FROM (SELECT intDiv(time, {0}) AS r, toUInt64(1) AS e FROM fact_event"
+        " UNION ALL SELECT intDiv(time, {0}) AS r, toUInt64(0) AS e FROM fact_readers) GROUP BY r ORDER BY r"
+        " FORMAT TabSeparated",
+        step));
+    return ranges.ok() ? Status::Ok() : ranges.status();
+  }));
+  auto rows = ParseTsv(*ranges, 2);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status::Ok();
+  std::vector<int64_t> starts;
+  uint64_t events = 0;
+  for (const auto& row : *rows) {
+    auto r = ParseInt(row[0], "a backfill range");
+    auto n = ParseUint(row[1], "a count");
+    if (!r.ok() || !n.ok()) return Status::Corruption("fact tables: unreadable time ranges");
+    starts.push_back(*r * step);
+    events += *n;
+  }
   const bool tty = ::isatty(STDERR_FILENO);
-  spdlog::info("{}: migration 2: building rollups for {} events in {} steps", client.config().Describe(), (*rows)[0][0],
-               chunks);
-  int64_t done = 0;
-  for (int64_t begin = first; begin < end; begin += step, ++done) {
+  const auto total = static_cast<long long>(starts.size());
+  spdlog::info("{}: migration 2: building rollups for {} events in {} steps of 30 days", client.config().Describe(),
+               events, total);
+  long long done = 0;
+  for (const int64_t begin : starts) {
     for (const char* table : RollupTables()) {
       SAGAFLOW_RETURN_IF_ERROR(retrier.Run(fmt::format("migration 2: backfill {}", table), [&] {
         auto r = client.Query(RollupBackfill(table, begin, begin + step));
         return r.ok() ? Status::Ok() : r.status();
       }));
     }
+    ++done;
     if (tty)
-      std::fprintf(stderr, "\rmigration 2: rollups %3d%% (%lld of %lld steps of 30 days)",
-                   static_cast<int>(100 * (done + 1) / chunks), static_cast<long long>(done + 1),
-                   static_cast<long long>(chunks));
+      std::fprintf(stderr, "\rmigration 2: rollups %3lld%% (%lld of %lld steps of 30 days)", 100 * done / total, done,
+                   total);
   }
   if (tty) std::fprintf(stderr, "\n");
   spdlog::info("{}: migration 2: rollups built", client.config().Describe());
