@@ -52,13 +52,7 @@ struct Analysed {
 };
 
 Result<std::vector<Analysed>> AnalyseCorpus(const std::string& corpus_path, const pipeline::AnalysisModel& model) {
-  std::string corpus = corpus_path;
-  if (corpus.empty()) {
-    const char* env = std::getenv("SAGAFLOW_SHARED");
-    corpus = std::string(env && *env ? env : SAGAFLOW_SHARED_DEFAULT) + "/corpus/texts.jsonl";
-  }
-  uint64_t skipped = 0;
-  auto texts = events::LoadCorpus(corpus, &skipped);
+  auto texts = LoadBenchCorpus(corpus_path);
   if (!texts.ok()) return texts.status();
   std::vector<Analysed> out;
   std::vector<double> scores(model.dimensions.sagas.size() + 1);

@@ -20,17 +20,6 @@ namespace {
 
 using pipeline::Batch;
 using pipeline::Dimensions;
-using pipeline::EntityDim;
-
-Dimensions TestDimensions() {
-  std::vector<EntityDim> entities = {{0, "Jon", "got", 0, "character"},    {0, "Frodo", "lotr", 0, "character"},
-                                     {0, "Winterfell", "got", 0, "place"}, {0, "Tom", "", 0, "other"},
-                                     {0, "Tom", "hp", 0, "character"},     {0, "Éowyn", "lotr", 0, "character"},
-                                     {0, "Harry", "hp", 0, "character"}};
-  auto d = Dimensions::Build({"got", "lotr", "hp"}, entities);
-  EXPECT_TRUE(d.ok()) << d.status().ToString();
-  return *d;
-}
 
 // ---- The stores -------------------------------------------------------------
 
@@ -129,7 +118,7 @@ class StoreConformanceTest : public ::testing::Test {
     } else {
       store_.SetUp();
     }
-    dims_ = TestDimensions();
+    dims_ = testing::TestDimensions();
   }
   void TearDown() override { store_.TearDown(); }
 

@@ -57,6 +57,19 @@ inline std::ostream& operator<<(std::ostream& o, const SagaTrendRow& r) {
 
 namespace sagaflow::sinks::testing {
 
+// The dimensions of the store tests: three sagas and 7 entities, two of
+// them named "Tom" (unscoped and hp), one non-ASCII (RandomHistory mentions
+// them by index).
+inline pipeline::Dimensions TestDimensions() {
+  const std::vector<pipeline::EntityDim> entities = {
+      {0, "Jon", "got", 0, "character"}, {0, "Frodo", "lotr", 0, "character"}, {0, "Winterfell", "got", 0, "place"},
+      {0, "Tom", "", 0, "other"},        {0, "Tom", "hp", 0, "character"},     {0, "Éowyn", "lotr", 0, "character"},
+      {0, "Harry", "hp", 0, "character"}};
+  auto d = pipeline::Dimensions::Build({"got", "lotr", "hp"}, entities);
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? *d : pipeline::Dimensions();
+}
+
 inline const std::vector<std::string> kHostile = {
     "tab\there",        "new\nline",   "back\\slash\\",       "quote ' and \"", "'; DROP TABLE fact_event; --",
     "Éowyn Dúnedain 🐉", "\\t literal", "\r\b\f\x01 controls", "x' OR '1'='1"};

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "query/rollup_plan.h"
+#include "query/top_entities_order.h"
 #include "sinks/clickhouse/migrations.h"
 #include "sinks/clickhouse/rollups.h"
 #include "sinks/clickhouse/sql.h"
@@ -139,11 +140,7 @@ Result<std::vector<query::TopEntityRow>> ClickHouseAnalytics::TopEntities(const 
   if (!rows.ok()) return rows.status();
   auto names = Names("dim_entity", "entity_id");
   if (!names.ok()) return names.status();
-  struct Row {
-    query::TopEntityRow row;
-    uint64_t id;
-  };
-  std::vector<Row> out;
+  std::vector<query::RankedEntity<uint64_t>> out;
   for (const auto& r : *rows) {
     auto id = Id(r[0]);
     if (!id.ok()) return id.status();
@@ -153,20 +150,7 @@ Result<std::vector<query::TopEntityRow>> ClickHouseAnalytics::TopEntities(const 
     SAGAFLOW_RETURN_IF_ERROR(Ints(r, 1, 2, v));
     out.push_back({{name->second, v[0], v[1]}, *id});
   }
-  const bool by_readers = q.by == query::Measure::kReaders;
-  std::sort(out.begin(), out.end(), [&](const Row& a, const Row& b) {
-    const int64_t a1 = by_readers ? a.row.readers : a.row.mentions, b1 = by_readers ? b.row.readers : b.row.mentions;
-    const int64_t a2 = by_readers ? a.row.mentions : a.row.readers, b2 = by_readers ? b.row.mentions : b.row.readers;
-    if (a1 != b1) return a1 > b1;
-    if (a2 != b2) return a2 > b2;
-    if (a.row.entity != b.row.entity) return a.row.entity < b.row.entity;  // byte-wise, as SQLite's BINARY
-    return a.id < b.id;
-  });
-  if (q.limit > 0 && out.size() > static_cast<size_t>(q.limit)) out.resize(static_cast<size_t>(q.limit));
-  std::vector<query::TopEntityRow> result;
-  result.reserve(out.size());
-  for (auto& r : out) result.push_back(std::move(r.row));
-  return result;
+  return query::RankTopEntities(std::move(out), q.by, q.limit);
 }
 
 Result<std::vector<query::SagaRow>> ClickHouseAnalytics::Sagas(const query::TimeRange& range) {

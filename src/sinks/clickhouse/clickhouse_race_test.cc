@@ -179,13 +179,7 @@ class ClickHouseRaceTest : public ::testing::Test {
     ASSERT_TRUE(client.ok());
     client_ = std::move(*client);
     ASSERT_TRUE(client_->Query("DROP DATABASE IF EXISTS " + database_, false).ok());
-    std::vector<pipeline::EntityDim> entities = {
-        {0, "Jon", "got", 0, "character"}, {0, "Frodo", "lotr", 0, "character"}, {0, "Winterfell", "got", 0, "place"},
-        {0, "Tom", "", 0, "other"},        {0, "Tom", "hp", 0, "character"},     {0, "Éowyn", "lotr", 0, "character"},
-        {0, "Harry", "hp", 0, "character"}};
-    auto d = pipeline::Dimensions::Build({"got", "lotr", "hp"}, entities);
-    ASSERT_TRUE(d.ok());
-    dims_ = *d;
+    dims_ = sinks::testing::TestDimensions();
     lite_path_ = scratch_.File("race.db");
   }
   void TearDown() override {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 namespace sagaflow::sinks::sqlite {
 
@@ -93,8 +94,12 @@ CREATE TABLE dead_letter (
 //    hours at a window's edges read a few thousand fact rows, not the table
 //    (fact_readers has no time index: see version 1). zone_readers.rows
 //    counts the hour's rows, which lets a query verify its range.
-constexpr const char* kSchemaV2 = R"sql(
-CREATE TABLE rollup_entity_hour (
+const char* SchemaV2() {
+  static const std::string kSql = [] {
+    std::string sql;
+    for (const char* grain : {"hour", "day"}) {
+      sql += fmt::format(R"sql(
+CREATE TABLE rollup_entity_{0} (
   saga_id   INTEGER NOT NULL,
   bucket    INTEGER NOT NULL,
   entity_id INTEGER NOT NULL,
@@ -103,31 +108,17 @@ CREATE TABLE rollup_entity_hour (
   events    INTEGER NOT NULL,
   PRIMARY KEY (saga_id, bucket, entity_id)
 ) WITHOUT ROWID;
-CREATE INDEX rollup_entity_hour_entity ON rollup_entity_hour(entity_id, bucket);
-CREATE TABLE rollup_entity_day (
-  saga_id   INTEGER NOT NULL,
-  bucket    INTEGER NOT NULL,
-  entity_id INTEGER NOT NULL,
-  mentions  INTEGER NOT NULL,
-  readers   INTEGER NOT NULL,
-  events    INTEGER NOT NULL,
-  PRIMARY KEY (saga_id, bucket, entity_id)
-) WITHOUT ROWID;
-CREATE INDEX rollup_entity_day_entity ON rollup_entity_day(entity_id, bucket);
-CREATE TABLE rollup_saga_hour (
+CREATE INDEX rollup_entity_{0}_entity ON rollup_entity_{0}(entity_id, bucket);
+CREATE TABLE rollup_saga_{0} (
   bucket  INTEGER NOT NULL,
   saga_id INTEGER NOT NULL,
   events  INTEGER NOT NULL,
   readers INTEGER NOT NULL,
   PRIMARY KEY (bucket, saga_id)
-) WITHOUT ROWID;
-CREATE TABLE rollup_saga_day (
-  bucket  INTEGER NOT NULL,
-  saga_id INTEGER NOT NULL,
-  events  INTEGER NOT NULL,
-  readers INTEGER NOT NULL,
-  PRIMARY KEY (bucket, saga_id)
-) WITHOUT ROWID;
+) WITHOUT ROWID;)sql",
+                         grain);
+    }
+    return sql + R"sql(
 CREATE TABLE zone_event (
   hour    INTEGER PRIMARY KEY,
   key_min INTEGER NOT NULL,
@@ -140,6 +131,9 @@ CREATE TABLE zone_readers (
   rows      INTEGER NOT NULL
 );
 )sql";
+  }();
+  return kSql.c_str();
+}
 
 // Rows per backfill statement: progress granularity.
 constexpr int64_t kBackfillChunk = 1 << 20;
@@ -216,7 +210,7 @@ Status BackfillV2(Db& db) {
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kAll = {
       {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
-      {2, "rollups per saga/entity and saga per hour and day, zone maps of the fact tables", kSchemaV2, BackfillV2},
+      {2, "rollups per saga/entity and saga per hour and day, zone maps of the fact tables", SchemaV2(), BackfillV2},
   };
   return kAll;
 }

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "query/rollup_plan.h"
+#include "query/top_entities_order.h"
 #include "sinks/sqlite/migrations.h"
 
 namespace sagaflow::sinks::sqlite {
@@ -168,31 +169,13 @@ Result<std::vector<query::TopEntityRow>> SqliteAnalytics::TopEntities(const quer
   if (!st.ok()) return st;
   auto names = EntityNames();
   if (!names.ok()) return names.status();
-  struct Row {
-    query::TopEntityRow row;
-    int64_t id;
-  };
-  std::vector<Row> out;
+  std::vector<query::RankedEntity<int64_t>> out;
   for (const auto& [id, v] : sums) {
     auto name = names->find(id);
     if (name == names->end()) continue;  // an inner join with dim_entity
     out.push_back({{name->second, v.first, v.second}, id});
   }
-  const bool by_readers = q.by == query::Measure::kReaders;
-  // ORDER BY measure DESC, the other DESC, name (BINARY: byte-wise), id.
-  std::sort(out.begin(), out.end(), [&](const Row& a, const Row& b) {
-    const int64_t a1 = by_readers ? a.row.readers : a.row.mentions, b1 = by_readers ? b.row.readers : b.row.mentions;
-    const int64_t a2 = by_readers ? a.row.mentions : a.row.readers, b2 = by_readers ? b.row.mentions : b.row.readers;
-    if (a1 != b1) return a1 > b1;
-    if (a2 != b2) return a2 > b2;
-    if (a.row.entity != b.row.entity) return a.row.entity < b.row.entity;
-    return a.id < b.id;
-  });
-  if (q.limit > 0 && out.size() > static_cast<size_t>(q.limit)) out.resize(static_cast<size_t>(q.limit));
-  std::vector<query::TopEntityRow> rows;
-  rows.reserve(out.size());
-  for (auto& r : out) rows.push_back(std::move(r.row));
-  return rows;
+  return query::RankTopEntities(std::move(out), q.by, q.limit);
 }
 
 Result<std::unordered_map<int64_t, std::string>> SqliteAnalytics::EntityNames() {
@@ -308,6 +291,7 @@ Result<std::vector<query::TrendRow>> SqliteAnalytics::Trend(const query::TrendQu
       });
   if (!st.ok()) return st;
   std::vector<query::TrendRow> rows;
+  rows.reserve(buckets.size());
   for (const auto& [t, v] : buckets) rows.push_back({t, v.first, v.second});
   return rows;
 }
