@@ -120,7 +120,6 @@ class PlainSql {
     }
     return p;
   }
-  bool clickhouse() const { return ch_ != nullptr; }
   // Runs `sql` and reads every row; returns the number of result bytes/rows.
   Result<size_t> Run(const std::string& sql) {
     if (ch_) {
@@ -147,7 +146,7 @@ class PlainSql {
 struct BenchQuery {
   std::string name;
   std::function<Status(query::Analytics&)> run;
-  std::string plain;  // the plain SQL anchor ({div}: integer division), "" = none
+  std::string plain;  // the plain SQL anchor (valid on both stores), "" = none
 };
 
 std::vector<BenchQuery> Queries(const BenchQueryOptions& o, int64_t day, int64_t saga_id, int64_t hp_id,
@@ -155,7 +154,7 @@ std::vector<BenchQuery> Queries(const BenchQueryOptions& o, int64_t day, int64_t
   using query::Bucket;
   using query::Measure;
   const query::TimeRange all{}, one_day{day, day + kDay - 1}, edges{day + 23400, day + kDay + 23399};
-  auto top = [](std::string saga, query::TimeRange r, Measure by) {
+  auto top = [](const std::string& saga, query::TimeRange r, Measure by) {
     return [=](query::Analytics& a) { return a.TopEntities({saga, r, 8, by}).status(); };
   };
   auto top_sql = [&](int64_t id, const query::TimeRange& r, const char* order) {
@@ -170,13 +169,13 @@ std::vector<BenchQuery> Queries(const BenchQueryOptions& o, int64_t day, int64_t
   };
   const std::string trend_sql = [&](int64_t w) {
     return fmt::format(
-        "SELECT time {{div}} {0} * {0} AS b, sum(mentions), sum(readers) FROM fact_readers WHERE entity_id IN ({1}) "
+        "SELECT time - time % {0} AS b, sum(mentions), sum(readers) FROM fact_readers WHERE entity_id IN ({1}) "
         "GROUP BY b ORDER BY b",
         w, entity_ids);
   }(3600);
   auto saga_trend_sql = [](int64_t w) {
     return fmt::format(
-        "SELECT saga_id, time {{div}} {0} * {0} AS b, count(*), sum(readers) FROM fact_event GROUP BY "
+        "SELECT saga_id, time - time % {0} AS b, count(*), sum(readers) FROM fact_event GROUP BY "
         "saga_id, b",
         w);
   };
@@ -236,7 +235,6 @@ Result<std::vector<Figures>> Measure(const BenchQueryOptions& o, const std::stri
   std::vector<Figures> out;
   auto plain = PlainSql::Open(uri);
   if (!plain.ok()) return plain.status();
-  const std::string div = (*plain)->clickhouse() ? "DIV" : "/";
   for (const BenchQuery& q : queries) {
     Figures f;
     auto fresh = query::OpenAnalytics(uri);
@@ -252,8 +250,7 @@ Result<std::vector<Figures>> Measure(const BenchQueryOptions& o, const std::stri
     }
     f.warm = Median(warm);
     if (!q.plain.empty()) {
-      std::string sql = q.plain;
-      for (size_t p; (p = sql.find("{div}")) != std::string::npos;) sql.replace(p, 5, div);
+      const std::string& sql = q.plain;
       std::vector<double> times;
       for (int i = 0; i < o.repeat + 1; ++i) {
         auto t = Time([&] { return (*plain)->Run(sql).status(); });

@@ -200,6 +200,7 @@ class ReferenceAnalytics final : public query::Analytics {
     std::vector<std::pair<std::string, int>> names;
     for (size_t i = 0; i < dims_.sagas.size(); ++i) names.emplace_back(dims_.sagas[i].name, static_cast<int>(i));
     std::sort(names.begin(), names.end());
+    out.reserve(names.size() + 1);
     for (const auto& [name, i] : names) out.push_back({name, sums[i].first, sums[i].second});
     out.push_back({std::nullopt, sums[-1].first, sums[-1].second});
     return out;
@@ -239,6 +240,7 @@ class ReferenceAnalytics final : public query::Analytics {
       }
     }
     std::vector<query::TrendRow> out;
+    out.reserve(buckets.size());
     for (const auto& [t, v] : buckets) out.push_back({t, v.first, v.second});
     return out;
   }
@@ -254,6 +256,7 @@ class ReferenceAnalytics final : public query::Analytics {
       v.second += e.readers;
     }
     std::vector<query::SagaTrendRow> out;
+    out.reserve(sums.size());
     for (const auto& [k, v] : sums) {
       out.push_back(
           {k.second == "\xff" ? std::nullopt : std::optional<std::string>(k.second), k.first, v.first, v.second});
@@ -309,8 +312,8 @@ inline int ExpectSameAnswers(query::Analytics& store, query::Analytics& want, ui
   }
   std::mt19937_64 rng(seed);
   for (int i = 0; i < (every ? 40 : 4); ++i) {
-    const int64_t from = static_cast<int64_t>(rng() % (86400 * 6)) - 3600;
-    windows.push_back({from, from + static_cast<int64_t>(rng() % (86400 * (i % 2 ? 3 : 1)))});
+    const int64_t from = static_cast<int64_t>(rng() % (uint64_t{86400} * 6)) - 3600;
+    windows.push_back({from, from + static_cast<int64_t>(rng() % (uint64_t{86400} * (i % 2 ? 3 : 1)))});
   }
   int compared = 0;
   auto same = [&](const auto& got, const auto& expected, const std::string& what) {

@@ -25,8 +25,6 @@ namespace fs = std::filesystem;
 using pipeline::Batch;
 using pipeline::Dimensions;
 using pipeline::EntityDim;
-using pipeline::EventRow;
-using pipeline::EventStatus;
 using pipeline::testing::AddEvent;
 
 void Checkpoint(Batch* b, uint64_t position, std::string key = "file:test") {
