@@ -45,14 +45,18 @@ ScratchDir::~ScratchDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-Result<BenchEvents> GenerateBenchEvents(const std::string& corpus_path, uint64_t count) {
+Result<std::vector<events::SourceText>> LoadBenchCorpus(const std::string& corpus_path) {
   std::string corpus = corpus_path;
   if (corpus.empty()) {
     const char* env = std::getenv("SAGAFLOW_SHARED");
     corpus = std::string(env && *env ? env : SAGAFLOW_SHARED_DEFAULT) + "/corpus/texts.jsonl";
   }
   uint64_t skipped = 0;
-  auto texts = events::LoadCorpus(corpus, &skipped);
+  return events::LoadCorpus(corpus, &skipped);
+}
+
+Result<BenchEvents> GenerateBenchEvents(const std::string& corpus_path, uint64_t count) {
+  auto texts = LoadBenchCorpus(corpus_path);
   if (!texts.ok()) return texts.status();
   events::GeneratorOptions g;
   g.count = count;

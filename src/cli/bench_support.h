@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "events/event_generator.h"
 #include "util/status.h"
 
 namespace sagaflow::cli {
@@ -51,6 +52,9 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// The texts of `corpus` (empty: $SAGAFLOW_SHARED/corpus/texts.jsonl).
+Result<std::vector<events::SourceText>> LoadBenchCorpus(const std::string& corpus);
 
 // `count` events from the corpus's texts, picked at random (seeded), one
 // second apart from a fixed time: the same events on every run.

@@ -96,6 +96,7 @@ void AddDevBrokerCommand(CLI::App& app);           // dev_broker_command.cc
 void AddExtractCommand(CLI::App& app);             // extract_command.cc
 void AddBenchKafkaCommand(CLI::App& app);          // bench_kafka_command.cc (after AddBenchCommand)
 void AddBenchFailoverCommand(CLI::App& app);       // bench_failover_command.cc (after AddBenchCommand)
+void AddBenchQueryCommand(CLI::App& app);          // bench_query_command.cc (after AddBenchCommand)
 void AddMigrateCommand(CLI::App& app);             // migrate_command.cc
 void AddServeCommand(CLI::App& app);               // serve_command.cc
 void AddEntitiesCommand(CLI::App& app);            // entities_command.cc (`entities discover`)

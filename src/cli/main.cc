@@ -35,6 +35,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): CLI11 t
   sagaflow::cli::AddExtractCommand(app);
   sagaflow::cli::AddBenchKafkaCommand(app);     // after AddBenchCommand
   sagaflow::cli::AddBenchFailoverCommand(app);  // after AddBenchCommand
+  sagaflow::cli::AddBenchQueryCommand(app);     // after AddBenchCommand
   sagaflow::cli::AddServeCommand(app);
   sagaflow::cli::AddEntitiesCommand(app);
 

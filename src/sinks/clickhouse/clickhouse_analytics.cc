@@ -4,7 +4,10 @@
 
 #include <algorithm>
 
+#include "query/rollup_plan.h"
+#include "query/top_entities_order.h"
 #include "sinks/clickhouse/migrations.h"
+#include "sinks/clickhouse/rollups.h"
 #include "sinks/clickhouse/sql.h"
 
 namespace sagaflow::sinks::clickhouse {
@@ -35,6 +38,16 @@ std::string LikeOperand(std::string_view s) {
     out.push_back(c);
   }
   return out;
+}
+
+// The rows of every span of the window (rollups.h: SpanRows), as one
+// UNION ALL; "" when the window holds no valid time.
+std::string WindowRows(Family family, const query::TimeRange& range, bool use_days, const std::string& where) {
+  std::string sql;
+  for (const query::Span& span : query::PlanSpans(range, use_days)) {
+    sql += (sql.empty() ? "" : " UNION ALL ") + SpanRows(family, span, where);
+  }
+  return sql;
 }
 
 }  // namespace
@@ -70,6 +83,11 @@ Result<std::unique_ptr<ClickHouseAnalytics>> ClickHouseAnalytics::Open(const Cli
   if (*version > LatestSchemaVersion()) {
     return Status::Unsupported(fmt::format("{}: schema version {} is newer than this sagaflow supports ({})", store,
                                            *version, LatestSchemaVersion()));
+  }
+  if (*version < LatestSchemaVersion()) {
+    return Status::Unsupported(fmt::format(
+        "{}: schema version {} predates this sagaflow's rollups ({}): run `sagaflow migrate` (or `run`) first", store,
+        *version, LatestSchemaVersion()));
   }
   return a;
 }
@@ -117,21 +135,14 @@ Result<uint64_t> ClickHouseAnalytics::SagaIdOf(const std::string& name) {
 Result<std::vector<query::TopEntityRow>> ClickHouseAnalytics::TopEntities(const query::TopEntitiesQuery& q) {
   auto saga = SagaIdOf(q.saga);
   if (!saga.ok()) return saga.status();
-  auto rows = Rows("top entities",
-                   fmt::format("SELECT entity_id, sum(m), sum(r) FROM ("
-                               " SELECT entity_id, any(mentions) AS m, any(readers) AS r FROM fact_readers"
-                               " WHERE saga_id = {} AND {} GROUP BY source_id, position, entity_id)"
-                               " GROUP BY entity_id",
-                               *saga, TimeCondition(q.range)),
-                   3);
+  // Whole days and hours from the rollups, the edges from the facts.
+  const std::string window = WindowRows(Family::kEntity, q.range, true, fmt::format("saga_id = {}", *saga));
+  if (window.empty()) return std::vector<query::TopEntityRow>();
+  auto rows = Rows("top entities", "SELECT entity_id, sum(m), sum(r) FROM (" + window + ") GROUP BY entity_id", 3);
   if (!rows.ok()) return rows.status();
   auto names = Names("dim_entity", "entity_id");
   if (!names.ok()) return names.status();
-  struct Row {
-    query::TopEntityRow row;
-    uint64_t id;
-  };
-  std::vector<Row> out;
+  std::vector<query::RankedEntity<uint64_t>> out;
   for (const auto& r : *rows) {
     auto id = Id(r[0]);
     if (!id.ok()) return id.status();
@@ -141,30 +152,13 @@ Result<std::vector<query::TopEntityRow>> ClickHouseAnalytics::TopEntities(const 
     SAGAFLOW_RETURN_IF_ERROR(Ints(r, 1, 2, v));
     out.push_back({{name->second, v[0], v[1]}, *id});
   }
-  const bool by_readers = q.by == query::Measure::kReaders;
-  std::sort(out.begin(), out.end(), [&](const Row& a, const Row& b) {
-    const int64_t a1 = by_readers ? a.row.readers : a.row.mentions, b1 = by_readers ? b.row.readers : b.row.mentions;
-    const int64_t a2 = by_readers ? a.row.mentions : a.row.readers, b2 = by_readers ? b.row.mentions : b.row.readers;
-    if (a1 != b1) return a1 > b1;
-    if (a2 != b2) return a2 > b2;
-    if (a.row.entity != b.row.entity) return a.row.entity < b.row.entity;  // byte-wise, as SQLite's BINARY
-    return a.id < b.id;
-  });
-  if (q.limit > 0 && out.size() > static_cast<size_t>(q.limit)) out.resize(static_cast<size_t>(q.limit));
-  std::vector<query::TopEntityRow> result;
-  result.reserve(out.size());
-  for (auto& r : out) result.push_back(std::move(r.row));
-  return result;
+  return query::RankTopEntities(std::move(out), q.by, q.limit);
 }
 
 Result<std::vector<query::SagaRow>> ClickHouseAnalytics::Sagas(const query::TimeRange& range) {
-  auto rows = Rows("sagas",
-                   fmt::format("SELECT s, count(), sum(r) FROM ("
-                               " SELECT any(saga_id) AS s, any(readers) AS r FROM fact_event"
-                               " WHERE {} GROUP BY source_id, position)"
-                               " GROUP BY s",
-                               TimeCondition(range)),
-                   3);
+  const std::string window = WindowRows(Family::kSaga, range, true, "1");
+  Result<std::vector<std::vector<std::string>>> rows = std::vector<std::vector<std::string>>();
+  if (!window.empty()) rows = Rows("sagas", "SELECT saga_id, sum(n), sum(r) FROM (" + window + ") GROUP BY saga_id", 3);
   if (!rows.ok()) return rows.status();
   auto names = Names("dim_saga", "saga_id");
   if (!names.ok()) return names.status();
@@ -272,13 +266,13 @@ Result<std::vector<query::TrendRow>> ClickHouseAnalytics::Trend(const query::Tre
     id_list += fmt::format("{}{}", id_list.empty() ? "" : ", ", *id);
   }
   const int bucket = q.bucket == query::Bucket::kHour ? 3600 : 86400;
-  auto rows = Rows("trend",
-                   fmt::format("SELECT intDiv(t, {0}) * {0} AS b, sum(m), sum(r) FROM ("
-                               " SELECT any(time) AS t, any(mentions) AS m, any(readers) AS r FROM fact_readers"
-                               " WHERE entity_id IN ({1}) AND {2}{3} GROUP BY source_id, position, entity_id)"
-                               " GROUP BY b ORDER BY b",
-                               bucket, id_list, TimeCondition(q.range), saga_condition),
-                   3);
+  const std::string window = WindowRows(Family::kEntity, q.range, q.bucket == query::Bucket::kDay,
+                                        fmt::format("entity_id IN ({}){}", id_list, saga_condition));
+  if (window.empty()) return std::vector<query::TrendRow>();
+  auto rows = Rows(
+      "trend",
+      fmt::format("SELECT intDiv(t, {0}) * {0} AS b, sum(m), sum(r) FROM ({1}) GROUP BY b ORDER BY b", bucket, window),
+      3);
   if (!rows.ok()) return rows.status();
   std::vector<query::TrendRow> out;
   for (const auto& r : *rows) {
@@ -292,13 +286,13 @@ Result<std::vector<query::TrendRow>> ClickHouseAnalytics::Trend(const query::Tre
 Result<std::vector<query::SagaTrendRow>> ClickHouseAnalytics::SagaTrend(const query::TimeRange& range,
                                                                         query::Bucket bucket) {
   const int width = bucket == query::Bucket::kHour ? 3600 : 86400;
-  auto rows = Rows("saga trend",
-                   fmt::format("SELECT s, intDiv(t, {0}) * {0} AS b, count(), sum(r) FROM ("
-                               " SELECT any(saga_id) AS s, any(time) AS t, any(readers) AS r FROM fact_event"
-                               " WHERE {1} GROUP BY source_id, position)"
-                               " GROUP BY s, b",
-                               width, TimeCondition(range)),
-                   4);
+  const std::string window = WindowRows(Family::kSaga, range, bucket == query::Bucket::kDay, "1");
+  if (window.empty()) return std::vector<query::SagaTrendRow>();
+  auto rows =
+      Rows("saga trend",
+           fmt::format("SELECT saga_id, intDiv(t, {0}) * {0} AS b, sum(n), sum(r) FROM ({1}) GROUP BY saga_id, b",
+                       width, window),
+           4);
   if (!rows.ok()) return rows.status();
   auto names = Names("dim_saga", "saga_id");
   if (!names.ok()) return names.status();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "sinks/clickhouse/rollups.h"
 #include "sinks/clickhouse/sql.h"
 
 namespace sagaflow::sinks::clickhouse {
@@ -369,6 +370,15 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
       InsertRows("fact_event", "source_id, position, line, article_id, saga_id, readers, time, status", events));
   SAGAFLOW_RETURN_IF_ERROR(InsertRows(
       "dead_letter", "source_id, position, line, reason, detail, excerpt, payload_bytes, received_at", dead_letters));
+  // Rollups after the facts (a reader between the two sees the facts'
+  // answer at the edges only), before the checkpoints: prefixes, so any
+  // repetition of this step is harmless (rollups.h).
+  SAGAFLOW_RETURN_IF_ERROR(WriteRollups(
+      {&batch, &source_ids, &saga_ids_, &entity_ids_},
+      [&](const std::string& sql) { return Select("read rollups", sql); },
+      [&](const char* table, const char* columns, const std::string& rows) {
+        return InsertRows(table, columns, rows);
+      }));
   SAGAFLOW_RETURN_IF_ERROR(InsertRows(
       "source", "source_id, stream_key, description, position, line, digest, first_seen_at, updated_at", checkpoints));
   for (const auto& s : batch.streams) {

@@ -1,9 +1,14 @@
 #include "sinks/clickhouse/migrations.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 
+#include "query/rollup_plan.h"
+#include "sinks/clickhouse/rollups.h"
 #include "sinks/clickhouse/sql.h"
 
 namespace sagaflow::sinks::clickhouse {
@@ -28,7 +33,7 @@ namespace {
 //    the newest version wins.
 // No PARTITION BY: one partition keeps every insert one part per table
 // (events of any time span never fan out into many parts).
-const std::vector<const char*> kSchemaV1 = {
+const std::vector<std::string> kSchemaV1 = {
     R"sql(CREATE TABLE IF NOT EXISTS dim_saga (
   saga_id UInt64,
   name    String
@@ -100,11 +105,69 @@ Result<bool> Exists(ClickHouseClient& client, const std::string& sql) {
   return *n > 0;
 }
 
+// Days of events per backfill statement: progress granularity.
+constexpr int64_t kBackfillDays = 30;
+
+// Version 2's rollups for the facts already stored, 30 days at a time, with
+// progress on a terminal. Only the 30-day ranges that hold facts are
+// visited (read from both fact tables: a crash may leave mentions whose
+// events were not stored yet), so facts at both ends of the time domain cost
+// two steps, not thousands of empty ones. Every statement inserts the
+// prefixes of the facts it reads (rollups.h): re-run after an interruption,
+// or by two processes at once, it inserts identical or longer prefixes,
+// never a double count.
+Status BackfillRollups(ClickHouseClient& client, Retrier& retrier) {
+  const int64_t step = kBackfillDays * query::kDay;
+  Result<std::string> ranges = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the facts' time ranges", [&] {
+    ranges = client.Query(fmt::format(
+        "SELECT r, sum(e) FROM (SELECT intDiv(time, {0}) AS r, toUInt64(1) AS e FROM fact_event"
+        " UNION ALL SELECT intDiv(time, {0}) AS r, toUInt64(0) AS e FROM fact_readers) GROUP BY r ORDER BY r"
+        " FORMAT TabSeparated",
+        step));
+    return ranges.ok() ? Status::Ok() : ranges.status();
+  }));
+  auto rows = ParseTsv(*ranges, 2);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status::Ok();
+  std::vector<int64_t> starts;
+  uint64_t events = 0;
+  for (const auto& row : *rows) {
+    auto r = ParseInt(row[0], "a backfill range");
+    auto n = ParseUint(row[1], "a count");
+    if (!r.ok() || !n.ok()) return Status::Corruption("fact tables: unreadable time ranges");
+    starts.push_back(*r * step);
+    events += *n;
+  }
+  const bool tty = ::isatty(STDERR_FILENO);
+  const auto total = static_cast<long long>(starts.size());
+  spdlog::info("{}: migration 2: building rollups for {} events in {} steps of 30 days", client.config().Describe(),
+               events, total);
+  long long done = 0;
+  for (const int64_t begin : starts) {
+    for (const char* table : RollupTables()) {
+      SAGAFLOW_RETURN_IF_ERROR(retrier.Run(fmt::format("migration 2: backfill {}", table), [&] {
+        auto r = client.Query(RollupBackfill(table, begin, begin + step));
+        return r.ok() ? Status::Ok() : r.status();
+      }));
+    }
+    ++done;
+    if (tty)
+      std::fprintf(stderr, "\rmigration 2: rollups %3lld%% (%lld of %lld steps of 30 days)", 100 * done / total, done,
+                   total);
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  spdlog::info("{}: migration 2: rollups built", client.config().Describe());
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kAll = {
       {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
+      {2, "rollups per saga/entity and saga, per hour and day, as per-stream prefixes", RollupSchema(),
+       BackfillRollups},
   };
   return kAll;
 }
@@ -154,9 +217,10 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
   }
   for (const Migration& m : Migrations()) {
     if (m.version <= *current) continue;
-    for (const char* sql : m.statements) {
+    for (const std::string& sql : m.statements) {
       SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, fmt::format("migration {}", m.version), sql));
     }
+    if (m.backfill) SAGAFLOW_RETURN_IF_ERROR(m.backfill(client, retrier));
     // Recorded last: a migration cut short is re-run whole next time
     // (its statements are idempotent).
     const std::string row = fmt::format("{}\t", m.version);

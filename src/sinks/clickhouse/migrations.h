@@ -12,6 +12,7 @@
 // start. Migrations only add; none drops or rewrites stored facts.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "sinks/clickhouse/clickhouse_client.h"
@@ -22,7 +23,10 @@ namespace sagaflow::sinks::clickhouse {
 struct Migration {
   int version;
   const char* description;
-  std::vector<const char*> statements;
+  std::vector<std::string> statements;
+  // Builds derived data for the facts already stored (idempotent: run
+  // again, it changes no answer), after `statements`; nullptr if none.
+  Status (*backfill)(ClickHouseClient& client, Retrier& retrier) = nullptr;
 };
 
 // All migrations, by increasing version.

@@ -17,13 +17,17 @@ struct Migration {
   int version;
   const char* description;
   const char* sql;
+  // Builds derived data for rows already stored (e.g. rollups), in the
+  // migration's transaction, after `sql`; nullptr when there is none.
+  Status (*backfill)(Db& db) = nullptr;
 };
 
 // All migrations, by increasing version.
 const std::vector<Migration>& Migrations();
 int LatestSchemaVersion();
 
-// Brings `db` to the latest version. Safe to run concurrently from several
+// Brings `db` to the latest version; a backfill shows its progress on
+// stderr when that is a terminal, and logs its start and end. Safe to run concurrently from several
 // processes (the first takes the write lock, the others then see the work done).
 Status Migrate(Db& db);
 

@@ -1,18 +1,26 @@
 #include "sinks/sqlite/sqlite_analytics.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <unordered_map>
 
+#include "query/rollup_plan.h"
+#include "query/top_entities_order.h"
 #include "sinks/sqlite/migrations.h"
 
 namespace sagaflow::sinks::sqlite {
 
 namespace {
 
-int64_t From(const query::TimeRange& r) { return r.from.value_or(std::numeric_limits<int64_t>::min()); }
-int64_t To(const query::TimeRange& r) { return r.to.value_or(std::numeric_limits<int64_t>::max()); }
+using query::Grain;
+using query::Span;
+
+const char* Suffix(Grain g) { return g == Grain::kDay ? "day" : "hour"; }
 
 // Runs `stmt` and calls row(stmt) for each result row.
 template <typename F>
@@ -51,6 +59,13 @@ Result<std::unique_ptr<SqliteAnalytics>> SqliteAnalytics::Open(const std::string
     return Status::Unsupported(fmt::format("{}: schema version {} is newer than this sagaflow supports ({})", path,
                                            *version, LatestSchemaVersion()));
   }
+  if (*version < LatestSchemaVersion()) {
+    // Read-only: the queries need the rollups a migration builds.
+    return Status::Unsupported(
+        fmt::format("{}: schema version {} predates this sagaflow's rollups ({}): run `sagaflow migrate --store "
+                    "sqlite:{}` (or `run`) first",
+                    path, *version, LatestSchemaVersion(), path));
+  }
   return std::unique_ptr<SqliteAnalytics>(new SqliteAnalytics(std::move(*db)));
 }
 
@@ -65,53 +80,153 @@ Result<int64_t> SqliteAnalytics::SagaIdOf(const std::string& name) {
   return Status::NotFound(fmt::format("unknown saga \"{}\" (known: {})", name, known.ok() ? *known : "?"));
 }
 
+Result<SqliteAnalytics::RowRange> SqliteAnalytics::FactRows(const char* table, const Span& span) {
+  // The hour's zone: rows outside it hold other hours. zone_readers also
+  // counts the hour's rows: if its range no longer holds them all (rowids
+  // renumbered behind the store's back), scan the whole table instead.
+  const bool readers = std::string_view(table) == "fact_readers";
+  const int64_t hour = span.begin / query::kHour * query::kHour;
+  auto& stmt = readers ? zone_readers_ : zone_event_;
+  if (stmt.raw() == nullptr) {
+    auto prepared = db_->Prepare(
+        readers ? "SELECT z.rowid_min, z.rowid_max, z.rows = (SELECT count(*) FROM fact_readers f WHERE f.rowid "
+                  "BETWEEN z.rowid_min AND z.rowid_max AND f.time >= z.hour AND f.time < z.hour + 3600) "
+                  "FROM zone_readers z WHERE z.hour = ?1"
+                : "SELECT key_min, key_max, 1 FROM zone_event WHERE hour = ?1");
+    if (!prepared.ok()) return prepared.status();
+    stmt = std::move(*prepared);
+  }
+  stmt.Bind(1, hour);
+  auto row = stmt.Step();
+  if (!row.ok()) return row.status();
+  RowRange range{1, 0};  // empty: no row of that hour
+  if (*row) {
+    range = {stmt.Int(0), stmt.Int(1)};
+    if (stmt.Int(2) == 0) {
+      spdlog::warn("{}: zone of hour {} does not hold its fact rows; scanning {}", db_->path(), hour, table);
+      range = {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
+    }
+  }
+  stmt.Reset();
+  return range;
+}
+
+Status SqliteAnalytics::ForEachSpan(const query::TimeRange& range, bool use_days, Family family,
+                                    const std::string& select, const std::string& where,
+                                    const std::function<void(Statement&)>& bind,
+                                    const std::function<void(Statement&)>& row) {
+  // Each span's rows under the same column names (t: the bucket's start or
+  // the fact's time), so that one `select` reads rollups and facts alike.
+  const bool entity = family == Family::kEntity;
+  for (const Span& span : query::PlanSpans(range, use_days)) {
+    std::string rows;
+    RowRange keys{0, 0};
+    if (span.grain == Grain::kFacts) {
+      auto r = FactRows(entity ? "fact_readers" : "fact_event", span);
+      if (!r.ok()) return r.status();
+      if (r->first > r->second) continue;
+      keys = *r;
+      rows = entity ? "SELECT saga_id, entity_id, time AS t, mentions, readers, 1 AS events FROM fact_readers "
+                      "WHERE rowid BETWEEN ?8 AND ?9 AND time >= ?6 AND time < ?7"
+                    : "SELECT coalesce(saga_id, 0) AS saga_id, time AS t, 1 AS events, readers FROM fact_event "
+                      "WHERE event_key BETWEEN ?8 AND ?9 AND time >= ?6 AND time < ?7";
+    } else {
+      rows = fmt::format(
+          fmt::runtime(entity ? "SELECT saga_id, entity_id, bucket AS t, mentions, readers, events FROM "
+                                "rollup_entity_{} WHERE bucket >= ?6 AND bucket < ?7"
+                              : "SELECT saga_id, bucket AS t, events, readers FROM rollup_saga_{} WHERE bucket >= "
+                                "?6 AND bucket < ?7"),
+          Suffix(span.grain));
+    }
+    auto stmt = db_->Prepare(fmt::format("SELECT {} FROM ({}) WHERE {} GROUP BY 1, 2", select, rows, where));
+    if (!stmt.ok()) return stmt.status();
+    bind(*stmt);
+    stmt->Bind(6, span.begin);
+    stmt->Bind(7, span.end);
+    if (span.grain == Grain::kFacts) {
+      stmt->Bind(8, keys.first);
+      stmt->Bind(9, keys.second);
+    }
+    SAGAFLOW_RETURN_IF_ERROR(ForEachRow(*stmt, row));
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<query::TopEntityRow>> SqliteAnalytics::TopEntities(const query::TopEntitiesQuery& q) {
   auto saga = SagaIdOf(q.saga);
   if (!saga.ok()) return saga.status();
-  // Two fixed statements (the order is not a parameter SQL can bind).
-  static constexpr const char* kByMentions =
-      "SELECT e.name, sum(f.mentions) AS m, sum(f.readers) AS r FROM fact_readers f "
-      "JOIN dim_entity e ON e.entity_id = f.entity_id "
-      "WHERE f.saga_id = ?1 AND f.time >= ?2 AND f.time <= ?3 GROUP BY f.entity_id "
-      "ORDER BY m DESC, r DESC, e.name, f.entity_id LIMIT ?4";
-  static constexpr const char* kByReaders =
-      "SELECT e.name, sum(f.mentions) AS m, sum(f.readers) AS r FROM fact_readers f "
-      "JOIN dim_entity e ON e.entity_id = f.entity_id "
-      "WHERE f.saga_id = ?1 AND f.time >= ?2 AND f.time <= ?3 GROUP BY f.entity_id "
-      "ORDER BY r DESC, m DESC, e.name, f.entity_id LIMIT ?4";
-  auto stmt = db_->Prepare(q.by == query::Measure::kReaders ? kByReaders : kByMentions);
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, *saga);
-  stmt->Bind(2, From(q.range));
-  stmt->Bind(3, To(q.range));
-  stmt->Bind(4, q.limit > 0 ? q.limit : int64_t{-1});
-  std::vector<query::TopEntityRow> rows;
-  Status st = ForEachRow(*stmt, [&](Statement& s) { rows.push_back({s.Text(0), s.Int(1), s.Int(2)}); });
+  // Whole days and hours from the rollups, the edges from the facts
+  // (sums are the same either way: the rollups hold the facts' sums).
+  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> sums;  // entity -> mentions, readers
+  Status st = ForEachSpan(
+      q.range, true, Family::kEntity, "entity_id, 0, sum(mentions), sum(readers)", "saga_id = ?1",
+      [&](Statement& s) { s.Bind(1, *saga); },
+      [&](Statement& s) {
+        auto& v = sums[s.Int(0)];
+        v.first += s.Int(2);
+        v.second += s.Int(3);
+      });
   if (!st.ok()) return st;
-  return rows;
+  auto names = EntityNames();
+  if (!names.ok()) return names.status();
+  std::vector<query::RankedEntity<int64_t>> out;
+  for (const auto& [id, v] : sums) {
+    auto name = names->find(id);
+    if (name == names->end()) continue;  // an inner join with dim_entity
+    out.push_back({{name->second, v.first, v.second}, id});
+  }
+  return query::RankTopEntities(std::move(out), q.by, q.limit);
+}
+
+Result<std::unordered_map<int64_t, std::string>> SqliteAnalytics::EntityNames() {
+  auto stmt = db_->Prepare("SELECT entity_id, name FROM dim_entity");
+  if (!stmt.ok()) return stmt.status();
+  std::unordered_map<int64_t, std::string> names;
+  Status st = ForEachRow(*stmt, [&](Statement& s) { names.emplace(s.Int(0), s.Text(1)); });
+  if (!st.ok()) return st;
+  return names;
+}
+
+Result<std::map<std::pair<int64_t, int64_t>, std::pair<int64_t, int64_t>>> SqliteAnalytics::SagaTotals(
+    const query::TimeRange& range, int64_t width) {
+  // (bucket, saga id or 0) -> events, readers; width 0: one bucket.
+  std::map<std::pair<int64_t, int64_t>, std::pair<int64_t, int64_t>> totals;
+  const std::string bucket = width ? fmt::format("t / {0} * {0}", width) : "0";
+  Status st = ForEachSpan(
+      range, width != query::kHour, Family::kSaga, fmt::format("{}, saga_id, sum(events), sum(readers)", bucket), "1",
+      [](Statement&) {},
+      [&](Statement& s) {
+        auto& v = totals[{s.Int(0), s.Int(1)}];
+        v.first += s.Int(2);
+        v.second += s.Int(3);
+      });
+  if (!st.ok()) return st;
+  return totals;
+}
+
+Result<std::vector<std::pair<int64_t, std::string>>> SqliteAnalytics::SagaNames() {
+  auto stmt = db_->Prepare("SELECT saga_id, name FROM dim_saga ORDER BY name");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::pair<int64_t, std::string>> names;
+  Status st = ForEachRow(*stmt, [&](Statement& s) { names.emplace_back(s.Int(0), s.Text(1)); });
+  if (!st.ok()) return st;
+  return names;
 }
 
 Result<std::vector<query::SagaRow>> SqliteAnalytics::Sagas(const query::TimeRange& range) {
-  auto stmt = db_->Prepare(
-      "WITH agg AS (SELECT saga_id, count(*) AS n, sum(readers) AS r FROM fact_event "
-      "             WHERE time >= ?1 AND time <= ?2 GROUP BY saga_id) "
-      "SELECT name, n, r FROM ("
-      "  SELECT s.name AS name, coalesce(a.n, 0) AS n, coalesce(a.r, 0) AS r FROM dim_saga s "
-      "  LEFT JOIN agg a ON a.saga_id = s.saga_id "
-      "  UNION ALL SELECT NULL, coalesce(sum(n), 0), coalesce(sum(r), 0) FROM agg WHERE saga_id IS NULL) "
-      "ORDER BY name IS NULL, name");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, From(range));
-  stmt->Bind(2, To(range));
+  auto totals = SagaTotals(range, 0);
+  if (!totals.ok()) return totals.status();
+  auto names = SagaNames();
+  if (!names.ok()) return names.status();
+  // Every known saga by name (zeros included), then the empty texts (0).
   std::vector<query::SagaRow> rows;
-  Status st = ForEachRow(*stmt, [&](Statement& s) {
-    query::SagaRow row;
-    if (!s.IsNull(0)) row.saga = s.Text(0);
-    row.events = s.Int(1);
-    row.readers = s.Int(2);
-    rows.push_back(std::move(row));
-  });
-  if (!st.ok()) return st;
+  for (const auto& [id, name] : *names) {
+    auto t = totals->find({0, id});
+    rows.push_back({name, t == totals->end() ? 0 : t->second.first, t == totals->end() ? 0 : t->second.second});
+  }
+  auto empty = totals->find({0, 0});
+  rows.push_back({std::nullopt, empty == totals->end() ? 0 : empty->second.first,
+                  empty == totals->end() ? 0 : empty->second.second});
   return rows;
 }
 
@@ -158,50 +273,54 @@ Result<std::vector<query::TrendRow>> SqliteAnalytics::Trend(const query::TrendQu
     if (!id.ok()) return id.status();
     saga = *id;
   }
-  static constexpr const char* kAllSagas =
-      "SELECT (time / ?1) * ?1 AS b, sum(mentions), sum(readers) FROM fact_readers "
-      "WHERE entity_id IN (SELECT entity_id FROM dim_entity WHERE name = ?2) AND time >= ?3 AND time <= ?4 "
-      "GROUP BY b ORDER BY b";
-  static constexpr const char* kOneSaga =
-      "SELECT (time / ?1) * ?1 AS b, sum(mentions), sum(readers) FROM fact_readers "
-      "WHERE entity_id IN (SELECT entity_id FROM dim_entity WHERE name = ?2) AND time >= ?3 AND time <= ?4 "
-      "AND saga_id = ?5 GROUP BY b ORDER BY b";
-  auto stmt = db_->Prepare(saga ? kOneSaga : kAllSagas);
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, int64_t{q.bucket == query::Bucket::kHour ? 3600 : 86400});
-  stmt->Bind(2, q.entity);
-  stmt->Bind(3, From(q.range));
-  stmt->Bind(4, To(q.range));
-  if (saga) stmt->Bind(5, *saga);
-  std::vector<query::TrendRow> rows;
-  Status st = ForEachRow(*stmt, [&](Statement& s) { rows.push_back({s.Int(0), s.Int(1), s.Int(2)}); });
+  const int64_t width = q.bucket == query::Bucket::kHour ? query::kHour : query::kDay;
+  std::map<int64_t, std::pair<int64_t, int64_t>> buckets;  // oldest first
+  Status st = ForEachSpan(
+      q.range, width == query::kDay, Family::kEntity,
+      fmt::format("t / {0} * {0}, 0, sum(mentions), sum(readers)", width),
+      saga ? "entity_id IN (SELECT entity_id FROM dim_entity WHERE name = ?2) AND saga_id = ?1"
+           : "entity_id IN (SELECT entity_id FROM dim_entity WHERE name = ?2)",
+      [&](Statement& s) {
+        if (saga) s.Bind(1, *saga);
+        s.Bind(2, q.entity);
+      },
+      [&](Statement& s) {
+        auto& v = buckets[s.Int(0)];
+        v.first += s.Int(2);
+        v.second += s.Int(3);
+      });
   if (!st.ok()) return st;
+  std::vector<query::TrendRow> rows;
+  rows.reserve(buckets.size());
+  for (const auto& [t, v] : buckets) rows.push_back({t, v.first, v.second});
   return rows;
 }
 
 Result<std::vector<query::SagaTrendRow>> SqliteAnalytics::SagaTrend(const query::TimeRange& range,
                                                                     query::Bucket bucket) {
-  // Empty texts have no saga (NULL); an id missing from dim_saga is left out
-  // as Sagas() leaves it out.
-  auto stmt = db_->Prepare(
-      "SELECT s.name, (f.time / ?1) * ?1 AS b, count(*), sum(f.readers) FROM fact_event f "
-      "LEFT JOIN dim_saga s ON s.saga_id = f.saga_id "
-      "WHERE f.time >= ?2 AND f.time <= ?3 AND (f.saga_id IS NULL OR s.saga_id IS NOT NULL) "
-      "GROUP BY f.saga_id, b ORDER BY b, s.name IS NULL, s.name");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, int64_t{bucket == query::Bucket::kHour ? 3600 : 86400});
-  stmt->Bind(2, From(range));
-  stmt->Bind(3, To(range));
+  auto totals = SagaTotals(range, bucket == query::Bucket::kHour ? query::kHour : query::kDay);
+  if (!totals.ok()) return totals.status();
+  auto names = SagaNames();
+  if (!names.ok()) return names.status();
+  std::unordered_map<int64_t, const std::string*> name_of;
+  for (const auto& [id, name] : *names) name_of.emplace(id, &name);
+  // By bucket, then saga name, empty texts (0) last; an id missing from
+  // dim_saga is left out as Sagas() leaves it out.
   std::vector<query::SagaTrendRow> rows;
-  Status st = ForEachRow(*stmt, [&](Statement& s) {
-    query::SagaTrendRow row;
-    if (!s.IsNull(0)) row.saga = s.Text(0);
-    row.time = s.Int(1);
-    row.events = s.Int(2);
-    row.readers = s.Int(3);
+  for (const auto& [key, v] : *totals) {
+    query::SagaTrendRow row{std::nullopt, key.first, v.first, v.second};
+    if (key.second != 0) {
+      auto name = name_of.find(key.second);
+      if (name == name_of.end()) continue;
+      row.saga = *name->second;
+    }
     rows.push_back(std::move(row));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const query::SagaTrendRow& a, const query::SagaTrendRow& b) {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.saga.has_value() != b.saga.has_value()) return a.saga.has_value();
+    return a.saga < b.saga;
   });
-  if (!st.ok()) return st;
   return rows;
 }
 

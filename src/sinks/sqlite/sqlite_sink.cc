@@ -34,6 +34,22 @@ std::string MultiRowMentionInsert() {
   return sql;
 }
 
+// Adds a batch's sums to a rollup row: INSERT of the key columns, then the
+// sum columns (parameters in that order), adding to a stored row.
+std::string RollupUpsert(const char* table, std::initializer_list<const char*> keys,
+                         std::initializer_list<const char*> sums) {
+  std::string columns, params, set;
+  int n = 0;
+  for (const char* c : keys) columns += fmt::format("{}{}", n++ ? ", " : "", c);
+  for (const char* c : sums) {
+    columns += fmt::format(", {}", c);
+    set += fmt::format("{0}{1} = {1} + excluded.{1}", set.empty() ? "" : ", ", c);
+    ++n;
+  }
+  for (int i = 1; i <= n; ++i) params += fmt::format("{}?{}", i > 1 ? ", " : "", i);
+  return fmt::format("INSERT INTO {}({}) VALUES ({}) ON CONFLICT DO UPDATE SET {}", table, columns, params, set);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, const SqliteOptions& options) {
@@ -157,6 +173,25 @@ Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
       db_->Prepare("INSERT INTO dead_letter(source_id, position, line, reason, detail, excerpt, payload_bytes, "
                    "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(source_id, position) DO NOTHING"),
       &insert_dead_letter_));
+  for (auto [table, out] : {std::pair{"rollup_entity_hour", &entity_hour_}, {"rollup_entity_day", &entity_day_}}) {
+    SAGAFLOW_RETURN_IF_ERROR(Assign(
+        db_->Prepare(RollupUpsert(table, {"saga_id", "bucket", "entity_id"}, {"mentions", "readers", "events"})), out));
+  }
+  for (auto [table, out] : {std::pair{"rollup_saga_hour", &saga_hour_}, {"rollup_saga_day", &saga_day_}}) {
+    SAGAFLOW_RETURN_IF_ERROR(
+        Assign(db_->Prepare(RollupUpsert(table, {"saga_id", "bucket"}, {"events", "readers"})), out));
+  }
+  SAGAFLOW_RETURN_IF_ERROR(
+      Assign(db_->Prepare("INSERT INTO zone_event(hour, key_min, key_max) VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE "
+                          "SET key_min = min(key_min, excluded.key_min), key_max = max(key_max, excluded.key_max)"),
+             &zone_event_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(
+      db_->Prepare("INSERT INTO zone_readers(hour, rowid_min, rowid_max, rows) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO "
+                   "UPDATE SET rowid_min = min(rowid_min, excluded.rowid_min), rowid_max = max(rowid_max, "
+                   "excluded.rowid_max), rows = rows + excluded.rows"),
+      &zone_readers_));
+  SAGAFLOW_RETURN_IF_ERROR(
+      Assign(db_->Prepare("SELECT coalesce(max(rowid), 0) FROM fact_readers"), &max_readers_rowid_));
   // Positions only move forward, even if two runs share a source.
   SAGAFLOW_RETURN_IF_ERROR(
       Assign(db_->Prepare("UPDATE source SET position = ?2, line = ?3, digest = ?4, description = ?5, updated_at = ?6 "
@@ -216,14 +251,27 @@ Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport
     }
     ++report->events;
     const int64_t key = db_->LastInsertRowid();
+    const int64_t hour = e.time / 3600 * 3600;
+    Sums& saga = saga_hours_[{saga_id, hour, 0}];
+    ++saga.a;
+    saga.b += e.readers;
+    Sums& zone = zones_.try_emplace(hour, Sums{key, key, 0}).first->second;
+    zone.a = std::min(zone.a, key);
+    zone.b = std::max(zone.b, key);
+    zone.c += e.mention_count;
     for (uint32_t i = 0; i < e.mention_count; ++i) {
       const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
       pending_.push_back({key, entity_ids_[m.entity], saga_id, static_cast<int64_t>(m.count), e.readers, e.time});
+      Sums& entity = entity_hours_[{saga_id, hour, entity_ids_[m.entity]}];
+      entity.a += m.count;
+      entity.b += e.readers;
+      ++entity.c;
     }
     report->mentions += e.mention_count;
     if (pending_.size() >= kMentionsPerInsert) SAGAFLOW_RETURN_IF_ERROR(FlushMentions(false));
   }
   SAGAFLOW_RETURN_IF_ERROR(FlushMentions(true));
+  SAGAFLOW_RETURN_IF_ERROR(WriteRollups());
   const int64_t now = Now();
   for (const pipeline::DeadLetterRow& d : batch.dead_letters) {
     insert_dead_letter_.Bind(1, source_ids[d.stream]);
@@ -250,6 +298,56 @@ Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport
     update_source_.BindStatic(5, s.description);
     update_source_.Bind(6, now);
     SAGAFLOW_RETURN_IF_ERROR(update_source_.Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteSink::WriteRollups() {
+  // Hours, then days summed from them.
+  auto write = [](Statement& stmt, const auto& sums, int key_columns) -> Status {
+    for (const auto& [k, v] : sums) {
+      stmt.Bind(1, std::get<0>(k));
+      stmt.Bind(2, std::get<1>(k));
+      if (key_columns == 3) stmt.Bind(3, std::get<2>(k));
+      int p = key_columns + 1;
+      stmt.Bind(p++, v.a);
+      stmt.Bind(p++, v.b);
+      if (key_columns == 3) stmt.Bind(p, v.c);
+      SAGAFLOW_RETURN_IF_ERROR(stmt.Run());
+    }
+    return Status::Ok();
+  };
+  decltype(entity_hours_) entity_days;
+  for (const auto& [k, v] : entity_hours_) {
+    Sums& d = entity_days[{std::get<0>(k), std::get<1>(k) / 86400 * 86400, std::get<2>(k)}];
+    d.a += v.a, d.b += v.b, d.c += v.c;
+  }
+  decltype(saga_hours_) saga_days;
+  for (const auto& [k, v] : saga_hours_) {
+    Sums& d = saga_days[{std::get<0>(k), std::get<1>(k) / 86400 * 86400, 0}];
+    d.a += v.a, d.b += v.b;
+  }
+  SAGAFLOW_RETURN_IF_ERROR(write(entity_hour_, entity_hours_, 3));
+  SAGAFLOW_RETURN_IF_ERROR(write(entity_day_, entity_days, 3));
+  SAGAFLOW_RETURN_IF_ERROR(write(saga_hour_, saga_hours_, 2));
+  SAGAFLOW_RETURN_IF_ERROR(write(saga_day_, saga_days, 2));
+  // The batch's fact_readers rows got the rowids after the table's previous
+  // maximum (append-only table): each hour's zone takes the batch's range.
+  auto max_rowid = max_readers_rowid_.Step();
+  if (!max_rowid.ok()) return max_rowid.status();
+  const int64_t last = max_readers_rowid_.Int(0);
+  max_readers_rowid_.Reset();
+  for (const auto& [hour, z] : zones_) {
+    zone_event_.Bind(1, hour);
+    zone_event_.Bind(2, z.a);
+    zone_event_.Bind(3, z.b);
+    SAGAFLOW_RETURN_IF_ERROR(zone_event_.Run());
+    if (z.c == 0) continue;
+    zone_readers_.Bind(1, hour);
+    zone_readers_.Bind(2, readers_rowid_before_ + 1);
+    zone_readers_.Bind(3, last);
+    zone_readers_.Bind(4, z.c);
+    SAGAFLOW_RETURN_IF_ERROR(zone_readers_.Run());
   }
   return Status::Ok();
 }
@@ -289,8 +387,17 @@ Result<pipeline::WriteReport> SqliteSink::Write(const pipeline::Batch& batch) {
 Result<pipeline::WriteReport> SqliteSink::WriteTransaction(const pipeline::Batch& batch) {
   pipeline::WriteReport report;
   pending_.clear();
+  entity_hours_.clear();
+  saga_hours_.clear();
+  zones_.clear();
   SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  Status st = WriteRows(batch, &report);
+  Status st = [&]() -> Status {
+    auto before = max_readers_rowid_.Step();
+    if (!before.ok()) return before.status();
+    readers_rowid_before_ = max_readers_rowid_.Int(0);
+    max_readers_rowid_.Reset();
+    return WriteRows(batch, &report);
+  }();
   if (!st.ok()) {
     db_->Exec("ROLLBACK");
     return st;

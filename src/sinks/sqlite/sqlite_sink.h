@@ -1,11 +1,13 @@
 // SqliteSink: the star schema in an embedded SQLite database (WAL mode).
-// Each batch is one transaction holding its facts, its dead letters and the
+// Each batch is one transaction holding its facts, its dead letters, the
+// rollups and zone maps they change (docs/schema.md#rollups) and the
 // checkpoints it advances, so the stored position and the stored rows can
 // never disagree, whatever moment the process dies at.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "pipeline/sink.h"
@@ -55,6 +57,21 @@ class SqliteSink final : public pipeline::Sink {
   };
   Status FlushMentions(bool all);
   std::vector<PendingMention> pending_;
+  // What the batch's new rows add to the rollups and zones, written by
+  // WriteRollups() at the end of the transaction.
+  struct Sums {
+    int64_t a = 0, b = 0, c = 0;
+  };
+  struct KeyHash {
+    size_t operator()(const std::tuple<int64_t, int64_t, int64_t>& k) const noexcept {
+      return std::hash<int64_t>()(std::get<0>(k) * 1000003 ^ std::get<1>(k) * 7919 ^ std::get<2>(k));
+    }
+  };
+  std::unordered_map<std::tuple<int64_t, int64_t, int64_t>, Sums, KeyHash> entity_hours_;  // (saga, hour, entity)
+  std::unordered_map<std::tuple<int64_t, int64_t, int64_t>, Sums, KeyHash> saga_hours_;    // (saga or 0, hour, 0)
+  std::unordered_map<int64_t, Sums> zones_;  // hour -> event_key min, max; fact_readers rows
+  int64_t readers_rowid_before_ = 0;         // max(rowid) of fact_readers when the transaction began
+  Status WriteRollups();
 
   std::unique_ptr<Db> db_;
   std::vector<int64_t> saga_ids_;                           // Dimensions::sagas[i].id
@@ -62,6 +79,7 @@ class SqliteSink final : public pipeline::Sink {
   std::unordered_map<std::string, int64_t> known_sources_;  // stream keys whose source row is committed
   pipeline::StoreStats stats_{"sqlite", {"batch"}};
   Statement insert_source_, insert_event_, insert_mention_, insert_mentions_, insert_dead_letter_, update_source_;
+  Statement entity_hour_, entity_day_, saga_hour_, saga_day_, zone_event_, zone_readers_, max_readers_rowid_;
 };
 
 }  // namespace sagaflow::sinks::sqlite

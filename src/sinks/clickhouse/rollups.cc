@@ -1,0 +1,232 @@
+#include "sinks/clickhouse/rollups.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "sinks/clickhouse/sql.h"
+
+namespace sagaflow::sinks::clickhouse {
+
+namespace {
+
+struct Table {
+  const char* name;
+  bool entity;
+  int64_t width;
+};
+// Indexes are the first column of WriteRollups' read-back query.
+constexpr Table kTables[] = {{"rollup_entity_hour", true, query::kHour},
+                             {"rollup_entity_day", true, query::kDay},
+                             {"rollup_saga_hour", false, query::kHour},
+                             {"rollup_saga_day", false, query::kDay}};
+
+const char* kEntityColumns = "saga_id, bucket, entity_id, source_id, mentions, readers, events, upto";
+const char* kSagaColumns = "bucket, saga_id, source_id, events, readers, upto";
+
+// (saga_id, bucket, entity_id or 0, source_id)
+using Key = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;
+struct Entry {
+  uint64_t stored[3] = {0, 0, 0};  // the longest stored prefix's values
+  bool has_stored = false;
+  uint64_t upto = 0;              // its position
+  uint64_t added[3] = {0, 0, 0};  // the batch's events after it
+  bool adds = false;
+};
+
+std::string List(const std::set<uint64_t>& values) {
+  std::string out;
+  for (uint64_t v : values) out += fmt::format("{}{}", out.empty() ? "" : ", ", v);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<const char*>& RollupTables() {
+  static const std::vector<const char*> kNames = {kTables[0].name, kTables[1].name, kTables[2].name, kTables[3].name};
+  return kNames;
+}
+
+std::vector<std::string> RollupSchema() {
+  std::vector<std::string> out;
+  for (const Table& t : kTables) {
+    out.push_back(t.entity ? fmt::format(R"sql(CREATE TABLE IF NOT EXISTS {} (
+  saga_id   UInt64,
+  bucket    UInt32,
+  entity_id UInt64,
+  source_id UInt64,
+  mentions  UInt64,
+  readers   UInt64,
+  events    UInt64,
+  upto      UInt64
+) ENGINE = ReplacingMergeTree(upto) ORDER BY (saga_id, bucket, entity_id, source_id))sql",
+                                         t.name)
+                           : fmt::format(R"sql(CREATE TABLE IF NOT EXISTS {} (
+  bucket    UInt32,
+  saga_id   UInt64,
+  source_id UInt64,
+  events    UInt64,
+  readers   UInt64,
+  upto      UInt64
+) ENGINE = ReplacingMergeTree(upto) ORDER BY (bucket, saga_id, source_id))sql",
+                                         t.name));
+  }
+  return out;
+}
+
+std::string RollupBackfill(const char* table, int64_t begin, int64_t end) {
+  for (const Table& t : kTables) {
+    if (std::string_view(t.name) != table) continue;
+    // Each record once (its copies collapsed), then per key and stream the
+    // totals up to the largest position stored: a prefix.
+    if (t.entity) {
+      return fmt::format(
+          "INSERT INTO {0} ({1}) SELECT saga_id, toUInt32(intDiv(t, {2}) * {2}) AS b, entity_id, source_id, "
+          "toUInt64(sum(m)), toUInt64(sum(r)), toUInt64(count()), max(position) FROM ("
+          " SELECT saga_id, entity_id, source_id, position, any(time) AS t, any(mentions) AS m, any(readers) AS r"
+          " FROM fact_readers WHERE time >= {3} AND time < {4} GROUP BY saga_id, entity_id, source_id, position)"
+          " GROUP BY saga_id, b, entity_id, source_id",
+          t.name, kEntityColumns, t.width, begin, end);
+    }
+    return fmt::format(
+        "INSERT INTO {0} ({1}) SELECT toUInt32(intDiv(t, {2}) * {2}) AS b, saga_id, source_id, toUInt64(count()), "
+        "toUInt64(sum(r)), max(position) FROM ("
+        " SELECT saga_id, source_id, position, any(time) AS t, any(readers) AS r"
+        " FROM fact_event WHERE time >= {3} AND time < {4} GROUP BY saga_id, source_id, position)"
+        " GROUP BY b, saga_id, source_id",
+        t.name, kSagaColumns, t.width, begin, end);
+  }
+  return "";
+}
+
+std::string SpanRows(Family family, const query::Span& span, const std::string& where) {
+  const bool entity = family == Family::kEntity;
+  if (span.grain == query::Grain::kFacts) {
+    // Every record once: copies share the sorting key and every value.
+    return entity ? fmt::format(
+                        "SELECT saga_id, entity_id, toUInt32(any(time)) AS t, toUInt64(any(mentions)) AS m,"
+                        " toUInt64(any(readers)) AS r, toUInt64(1) AS n FROM fact_readers"
+                        " WHERE time >= {} AND time < {} AND {} GROUP BY saga_id, entity_id, source_id, position",
+                        span.begin, span.end, where)
+                  : fmt::format(
+                        "SELECT saga_id, toUInt32(any(time)) AS t, toUInt64(1) AS n,"
+                        " toUInt64(any(readers)) AS r FROM fact_event"
+                        " WHERE time >= {} AND time < {} AND {} GROUP BY saga_id, source_id, position",
+                        span.begin, span.end, where);
+  }
+  const char* suffix = span.grain == query::Grain::kDay ? "day" : "hour";
+  // The longest prefix of every key and stream.
+  return entity ? fmt::format(
+                      "SELECT saga_id, entity_id, bucket AS t, argMax(mentions, upto) AS m,"
+                      " argMax(readers, upto) AS r, argMax(events, upto) AS n FROM rollup_entity_{}"
+                      " WHERE bucket >= {} AND bucket < {} AND {} GROUP BY saga_id, bucket, entity_id, source_id",
+                      suffix, span.begin, span.end, where)
+                : fmt::format(
+                      "SELECT saga_id, bucket AS t, argMax(events, upto) AS n, argMax(readers, upto) AS r"
+                      " FROM rollup_saga_{} WHERE bucket >= {} AND bucket < {} AND {}"
+                      " GROUP BY bucket, saga_id, source_id",
+                      suffix, span.begin, span.end, where);
+}
+
+Status WriteRollups(const RollupInput& in, const std::function<Result<std::string>(const std::string&)>& select,
+                    const std::function<Status(const char*, const char*, const std::string&)>& insert) {
+  const pipeline::Batch& batch = *in.batch;
+  if (batch.events.empty()) return Status::Ok();
+  std::map<Key, Entry> entries[4];
+  std::set<uint64_t> sources, buckets[2];  // hours, days
+  // The keys of an event in each table, in kTables order (entity tables:
+  // one per mention).
+  auto for_each_key = [&](const pipeline::EventRow& e, auto f) {
+    const uint64_t source = (*in.source_ids)[e.stream];
+    const uint64_t saga = e.saga >= 0 ? (*in.saga_ids)[static_cast<size_t>(e.saga)] : 0;
+    const uint64_t time = static_cast<uint64_t>(e.time);
+    for (int t = 0; t < 4; ++t) {
+      const uint64_t bucket = time / static_cast<uint64_t>(kTables[t].width) * static_cast<uint64_t>(kTables[t].width);
+      if (!kTables[t].entity) {
+        f(t, Key{saga, bucket, 0, source}, uint64_t{1}, uint64_t{0});
+        continue;
+      }
+      for (uint32_t i = 0; i < e.mention_count; ++i) {
+        const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
+        f(t, Key{saga, bucket, (*in.entity_ids)[m.entity], source}, uint64_t{1}, uint64_t{m.count});
+      }
+    }
+  };
+  for (const pipeline::EventRow& e : batch.events) {
+    sources.insert((*in.source_ids)[e.stream]);
+    buckets[0].insert(static_cast<uint64_t>(e.time) / 3600 * 3600);
+    buckets[1].insert(static_cast<uint64_t>(e.time) / 86400 * 86400);
+    for_each_key(e, [&](int t, const Key& k, uint64_t, uint64_t) { entries[t][k]; });
+  }
+
+  // The longest stored prefix of every key the batch touches.
+  std::string sql;
+  for (int t = 0; t < 4; ++t) {
+    const Table& table = kTables[t];
+    sql += fmt::format(
+        "{}SELECT toUInt8({}), saga_id, bucket, {}, source_id, {}, argMax(readers, upto), {}, max(upto) FROM {} "
+        "WHERE source_id IN ({}) AND bucket IN ({}) GROUP BY saga_id, bucket, {}source_id",
+        t ? " UNION ALL " : "", t, table.entity ? "entity_id" : "toUInt64(0)",
+        table.entity ? "argMax(mentions, upto)" : "argMax(events, upto)",
+        table.entity ? "argMax(events, upto)" : "toUInt64(0)", table.name, List(sources),
+        List(buckets[table.width == query::kDay]), table.entity ? "entity_id, " : "");
+  }
+  auto body = select(sql + " FORMAT TabSeparated");
+  if (!body.ok()) return body.status();
+  auto rows = ParseTsv(*body, 9);
+  if (!rows.ok()) return rows.status();
+  for (const auto& r : *rows) {
+    uint64_t v[9];
+    for (int i = 0; i < 9; ++i) {
+      auto x = ParseUint(r[i], "a rollup row");
+      if (!x.ok()) return x.status();
+      v[i] = *x;
+    }
+    if (v[0] >= 4) return Status::Corruption("rollup read-back: bad table index");
+    auto it = entries[v[0]].find(Key{v[1], v[2], v[3], v[4]});
+    if (it == entries[v[0]].end()) continue;  // a key of another event's bucket
+    it->second = Entry{{v[5], v[6], v[7]}, true, v[8]};
+  }
+
+  // Add the batch's events past each key's stored prefix.
+  for (const pipeline::EventRow& e : batch.events) {
+    for_each_key(e, [&](int t, const Key& k, uint64_t one, uint64_t mentions) {
+      Entry& entry = entries[t][k];
+      if (entry.has_stored && e.position <= entry.upto) return;  // in the stored prefix
+      entry.adds = true;
+      if (kTables[t].entity) {
+        entry.added[0] += mentions;
+        entry.added[1] += static_cast<uint64_t>(e.readers);
+        entry.added[2] += one;
+      } else {
+        entry.added[0] += one;
+        entry.added[1] += static_cast<uint64_t>(e.readers);
+      }
+    });
+  }
+  // A key's new prefix ends at the batch's last record of its stream.
+  std::map<uint64_t, uint64_t> end_of;  // source id -> position
+  for (size_t s = 0; s < batch.streams.size(); ++s) end_of[(*in.source_ids)[s]] = batch.streams[s].checkpoint.position;
+  for (int t = 0; t < 4; ++t) {
+    std::string data;
+    for (const auto& [k, entry] : entries[t]) {
+      const auto [saga, bucket, entity, source] = k;
+      const uint64_t upto = end_of[source];
+      if (!entry.adds || (entry.has_stored && entry.upto >= upto)) continue;
+      uint64_t v[3];
+      for (int i = 0; i < 3; ++i) v[i] = entry.stored[i] + entry.added[i];
+      TsvRows row(&data);
+      if (kTables[t].entity) {
+        row.Uint(saga).Uint(bucket).Uint(entity).Uint(source).Uint(v[0]).Uint(v[1]).Uint(v[2]).Uint(upto).EndRow();
+      } else {
+        row.Uint(bucket).Uint(saga).Uint(source).Uint(v[0]).Uint(v[1]).Uint(upto).EndRow();
+      }
+    }
+    SAGAFLOW_RETURN_IF_ERROR(insert(kTables[t].name, kTables[t].entity ? kEntityColumns : kSagaColumns, data));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sagaflow::sinks::clickhouse

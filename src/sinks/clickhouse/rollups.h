@@ -1,0 +1,58 @@
+// Rollups of the ClickHouse store (docs/clickhouse.md#rollups): per saga,
+// entity and hour/day, and per saga and hour/day, kept per source stream as
+// *prefix values*, not deltas.
+//
+// A rollup row (key, source, upto) holds the totals of every event of that
+// stream at a position <= upto that falls into the key (saga, bucket,
+// entity). The sink writes a key's row for position p (its batch's last
+// record of the stream) as the stored row with the largest upto, u, plus the
+// batch's events after u; it writes nothing when u >= p. Every row is thus a
+// function of (stream, key, upto) alone, whoever writes it and however
+// often: a re-sent, retried or racing write is an identical row, and a
+// longer prefix supersedes a shorter one. The tables are
+// ReplacingMergeTree(upto): merges keep the longest prefix per key and
+// stream; queries take argMax(value, upto) per key and stream, then sum.
+// No sum of deltas is ever formed, so no delivery path can count twice.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pipeline/sink.h"
+#include "query/rollup_plan.h"
+#include "util/status.h"
+
+namespace sagaflow::sinks::clickhouse {
+
+// rollup_entity_hour, rollup_entity_day, rollup_saga_hour, rollup_saga_day.
+const std::vector<const char*>& RollupTables();
+
+// CREATE statements of the rollup tables (migration 2).
+std::vector<std::string> RollupSchema();
+
+// The backfill of `table` from the stored facts for times [begin, end)
+// (bucket-aligned): one INSERT ... SELECT whose rows are the prefixes of
+// every stream at the largest position stored per key. Idempotent: run
+// again over the same facts it inserts identical rows.
+std::string RollupBackfill(const char* table, int64_t begin, int64_t end);
+
+// Rows of one window span for the analytics queries, with the columns
+// saga_id, [entity_id,] t (bucket start or event time), [mentions,]
+// readers, events: rollup rows collapsed to one per key and stream, or fact
+// rows collapsed per record. `where` filters them (on saga_id, entity_id).
+enum class Family { kEntity, kSaga };
+std::string SpanRows(Family family, const query::Span& span, const std::string& where);
+
+// Computes the rollup rows a batch adds. `select` runs a query returning
+// TabSeparated; `insert(table, columns, rows)` inserts TabSeparated rows.
+struct RollupInput {
+  const pipeline::Batch* batch;
+  const std::vector<uint64_t>* source_ids;  // per batch stream
+  const std::vector<uint64_t>* saga_ids;    // Dimensions::sagas[i].id
+  const std::vector<uint64_t>* entity_ids;  // Dimensions::entities[i].id
+};
+Status WriteRollups(const RollupInput& in, const std::function<Result<std::string>(const std::string&)>& select,
+                    const std::function<Status(const char*, const char*, const std::string&)>& insert);
+
+}  // namespace sagaflow::sinks::clickhouse
