@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_support.h"
 #include "cli/commands.h"
 #include "io/jsonl_documents.h"
 #include "text/classifier.h"
@@ -73,13 +74,6 @@ double PassesPerSecond(Pass&& pass, double seconds, bool cpu) {
     elapsed = Now(cpu) - start;
   } while (elapsed < seconds);
   return passes / elapsed;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 std::string Quote(const std::string& s) {

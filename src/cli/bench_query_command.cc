@@ -211,11 +211,6 @@ std::vector<BenchQuery> Queries(const BenchQueryOptions& o, int64_t day, int64_t
   return q;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 template <typename F>
 Result<double> Time(F f) {
   const auto start = std::chrono::steady_clock::now();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -22,8 +23,13 @@ inline double Seconds(std::chrono::steady_clock::duration d) { return std::chron
 // The `bench` subcommand of `app`, created if no other file added it yet.
 CLI::App* BenchCommand(CLI::App& app);
 
-// A steady-clock interval in seconds, for rates and reports.
-inline double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+// The median of `v` (the mean of the middle two for an even size); 0 when empty.
+inline double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 // Flags of every end-to-end benchmark.
 struct EndToEndBenchOptions {

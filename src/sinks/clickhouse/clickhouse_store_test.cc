@@ -122,7 +122,7 @@ TEST_F(ClickHouseStoreTest, TheAnalyticsClientCannotWrite) {
   EXPECT_TRUE(analytics->config().read_only);
   auto reader = ClickHouseClient::Create(analytics->config());
   ASSERT_TRUE(reader.ok());
-  for (const std::string& sql :
+  for (const char* sql :
        {"INSERT INTO dim_saga (saga_id, name) VALUES (1, 'x')", "CREATE TABLE intruder (x UInt8) ENGINE = Memory",
         "DROP TABLE fact_event", "ALTER TABLE dead_letter DELETE WHERE 1", "TRUNCATE TABLE source"}) {
     auto r = (*reader)->Query(sql);
