@@ -51,7 +51,7 @@ struct TestApp {
     bench->add_subcommand("kafka")->add_option("--model", model);
     AddConfigOption(root);
   }
-  void Parse(std::vector<std::string> args) {
+  void Parse(const std::vector<std::string>& args) {
     std::vector<const char*> argv{"sagaflow"};
     for (const std::string& a : args) argv.push_back(a.c_str());
     root.parse(static_cast<int>(argv.size()), argv.data());
@@ -65,7 +65,7 @@ class ConfigFileTest : public ::testing::Test {
   }
   void TearDown() override { SetUp(); }
   std::string Config(const std::string& text) {
-    const std::string path = dir_.File("sagaflow.toml");
+    std::string path = dir_.File("sagaflow.toml");
     WriteFile(path, text);
     return path;
   }

@@ -21,6 +21,9 @@
 //     its schemas (@kubernetes-models/prometheus-operator): the PodMonitor and
 //     ServiceMonitor select pods/Services whose named ports serve /metrics on the
 //     binary, and the PrometheusRule's groups equal deploy/prometheus/rules/*.yml;
+//   - every pod that runs `run` first runs `sagaflow validate` (an init
+//     container with run's settings and volumes), and compose's `run` waits
+//     for a `validate` service with run's settings (validate_step.mjs);
 //   - the batch settings compose and the ConfigMaps give `run` (batch size,
 //     bytes, linger) equal the binary's defaults for their store (`sagaflow run
 //     --help` prints them per store).
@@ -36,6 +39,8 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+
+import { checkComposeValidateStep, checkValidateStep } from "./validate_step.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sourceDir = path.resolve(here, "../..");
@@ -526,47 +531,6 @@ function checkSet(name, objects, env, answers) {
   }
 }
 
-// `sagaflow validate` runs before every consumer: an init container of each
-// pod that runs `run`, with the settings run has (every variable of run's
-// that validate reads, the same value) and the model mounted where run has it.
-function checkValidateStep(name, objects, validateVars) {
-  for (const o of objects) {
-    const spec = podSpec(o);
-    const run = spec && spec.containers.find((c) => c.args[0] === "run");
-    if (!run) continue;
-    const where = `${name}: ${o.kind} ${o.metadata.name}`;
-    const init = (spec.initContainers || []).find((c) => c.args[0] === "validate");
-    check(init, `${where}: no init container runs \`sagaflow validate\` before run`);
-    if (!init || !validateVars) continue;
-    const runEnv = containerEnv(objects, run), initEnv = containerEnv(objects, init);
-    for (const [k, v] of Object.entries(runEnv)) {
-      if (validateVars.has(k)) check(initEnv[k] === v, `${where}: validate's ${k} is ${initEnv[k]}, run's ${v}`);
-    }
-    check(runEnv.SAGAFLOW_SOURCE && initEnv.SAGAFLOW_SOURCE, `${where}: validate checks no source`);
-    for (const m of run.volumeMounts || []) {
-      check((init.volumeMounts || []).some((x) => x.name === m.name && x.mountPath === m.mountPath),
-        `${where}: validate lacks run's volume ${m.name} at ${m.mountPath}`);
-    }
-  }
-}
-
-// compose: a `validate` one-shot with run's settings, which run waits for.
-function checkComposeValidateStep(validateVars) {
-  const compose = YAML.parse(fs.readFileSync(path.join(sourceDir, "deploy/compose/compose.yaml"), "utf8"));
-  const where = "deploy/compose/compose.yaml";
-  const v = compose.services.validate, run = compose.services.run;
-  check(v && v.command && v.command[0] === "validate", `${where}: no validate service running \`sagaflow validate\``);
-  check(run.depends_on && run.depends_on.validate && run.depends_on.validate.condition === "service_completed_successfully",
-    `${where}: run does not wait for validate to complete successfully`);
-  if (!v || !validateVars) return;
-  for (const k of Object.keys(v.environment || {})) {
-    check(!k.startsWith("SAGAFLOW_") || validateVars.has(k), `${where}: validate's ${k} is not read by \`sagaflow validate\``);
-  }
-  for (const [k, value] of Object.entries(run.environment)) {
-    if (validateVars.has(k)) check(v.environment[k] === value, `${where}: validate's ${k} differs from run's`);
-  }
-}
-
 async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "sagaflow-k8s-"));
   try {
@@ -589,8 +553,10 @@ async function main() {
       sets[`base + components/${c}`] = objs;
     }
     for (const [name, objects] of Object.entries(sets)) checkSet(name, objects, env, await renderingAnswers(work, objects));
-    for (const [name, objects] of Object.entries(sets)) checkValidateStep(name, objects, env.validate);
-    checkComposeValidateStep(env.validate);
+    const helpers = { check, podSpec, containerEnv };
+    for (const [name, objects] of Object.entries(sets)) checkValidateStep(name, objects, env.validate, helpers);
+    const compose = YAML.parse(fs.readFileSync(path.join(sourceDir, "deploy/compose/compose.yaml"), "utf8"));
+    checkComposeValidateStep(compose, env.validate, check);
     const defaults = checkBatchSettings(batchDefaults(), sets.base);
     // The two autoscalers of the consumers stop at the same count (= partitions).
     const keda = sets["base + components/keda"].find((o) => o.kind === "ScaledObject");
