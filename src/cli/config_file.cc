@@ -61,25 +61,12 @@ std::string BasicString(std::string_view v, const std::string& file, int line) {
       continue;
     }
     if (++i == v.size()) break;
-    switch (v[i]) {
-      case '"':
-        out.push_back('"');
-        break;
-      case '\\':
-        out.push_back('\\');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      default:
-        Refuse(file, line, fmt::format("unknown escape \\{} (\\\" \\\\ \\n \\t \\r)", v[i]));
+    constexpr std::string_view kEscapes = "\"\\ntr", kMeanings = "\"\\\n\t\r";
+    const size_t escape = kEscapes.find(v[i]);
+    if (escape == std::string_view::npos) {
+      Refuse(file, line, fmt::format("unknown escape \\{} (\\\" \\\\ \\n \\t \\r)", v[i]));
     }
+    out.push_back(kMeanings[escape]);
   }
   Refuse(file, line, "a quoted value without its closing quote");
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -58,6 +59,13 @@ struct TestApp {
   }
 };
 
+// A TestApp that parsed `args` (on the heap: its callbacks point into it).
+std::unique_ptr<TestApp> Parsed(const std::vector<std::string>& args) {
+  auto app = std::make_unique<TestApp>();
+  app->Parse(args);
+  return app;
+}
+
 class ConfigFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,55 +94,47 @@ class ConfigFileTest : public ::testing::Test {
 TEST_F(ConfigFileTest, FlagsOverVariablesOverFileOverDefaults) {
   const std::string file = Config("workers = 5\n");
   {
-    TestApp app;
-    app.Parse({"run"});
-    EXPECT_EQ(app.workers, 2);  // default
+    const auto app = Parsed({"run"});
+    EXPECT_EQ(app->workers, 2);  // default
   }
   {
-    TestApp app;
-    app.Parse({"--config", file, "run"});
-    EXPECT_EQ(app.workers, 5);  // file over default
-    EXPECT_TRUE(app.ran);
+    const auto app = Parsed({"--config", file, "run"});
+    EXPECT_EQ(app->workers, 5);  // file over default
+    EXPECT_TRUE(app->ran);
   }
   ::setenv(kWorkersVar, "7", 1);
   {
-    TestApp app;
-    app.Parse({"--config", file, "run"});
-    EXPECT_EQ(app.workers, 7);  // variable over file
+    const auto app = Parsed({"--config", file, "run"});
+    EXPECT_EQ(app->workers, 7);  // variable over file
   }
   {
-    TestApp app;
-    app.Parse({"--config", file, "run", "--workers", "9"});
-    EXPECT_EQ(app.workers, 9);  // flag over variable
+    const auto app = Parsed({"--config", file, "run", "--workers", "9"});
+    EXPECT_EQ(app->workers, 9);  // flag over variable
   }
   ::setenv(kWorkersVar, "", 1);  // empty: not set, as CLI11 reads variables
   {
-    TestApp app;
-    app.Parse({"--config", file, "run"});
-    EXPECT_EQ(app.workers, 5);
+    const auto app = Parsed({"--config", file, "run"});
+    EXPECT_EQ(app->workers, 5);
   }
 }
 
 TEST_F(ConfigFileTest, ConfigAfterTheSubcommandAndFromTheVariable) {
   const std::string file = Config("workers = 5\n");
   {
-    TestApp app;
-    app.Parse({"run", "--config", file, "--store", "sqlite:x"});
-    EXPECT_EQ(app.workers, 5);
-    EXPECT_EQ(app.run_store, "sqlite:x");
+    const auto app = Parsed({"run", "--config", file, "--store", "sqlite:x"});
+    EXPECT_EQ(app->workers, 5);
+    EXPECT_EQ(app->run_store, "sqlite:x");
   }
   ::setenv("SAGAFLOW_CONFIG", file.c_str(), 1);
   {
-    TestApp app;
-    app.Parse({"run"});
-    EXPECT_EQ(app.workers, 5);
+    const auto app = Parsed({"run"});
+    EXPECT_EQ(app->workers, 5);
   }
   const std::string other = dir_.File("other.toml");
   WriteFile(other, "workers = 6\n");
   {
-    TestApp app;  // --config over SAGAFLOW_CONFIG
-    app.Parse({"run", "--config", other});
-    EXPECT_EQ(app.workers, 6);
+    const auto app = Parsed({"run", "--config", other});  // --config over SAGAFLOW_CONFIG
+    EXPECT_EQ(app->workers, 6);
   }
 }
 
@@ -150,30 +150,26 @@ TEST_F(ConfigFileTest, TopLevelKeysReachEveryCommandAndSectionsWin) {
       "[bench.kafka]\n"
       "model = bench.json\n");
   {
-    TestApp app;
-    app.Parse({"--config", file, "run"});
-    EXPECT_EQ(app.run_store, "sqlite:shared.db");
-    EXPECT_EQ(app.log_level, "debug");
-    EXPECT_EQ(app.workers, 3);
-    EXPECT_EQ(app.query_store, "");  // not the command being run
-    EXPECT_EQ(app.model, "");
+    const auto app = Parsed({"--config", file, "run"});
+    EXPECT_EQ(app->run_store, "sqlite:shared.db");
+    EXPECT_EQ(app->log_level, "debug");
+    EXPECT_EQ(app->workers, 3);
+    EXPECT_EQ(app->query_store, "");  // not the command being run
+    EXPECT_EQ(app->model, "");
   }
   {
-    TestApp app;
-    app.Parse({"--config", file, "query"});
-    EXPECT_EQ(app.query_store, "sqlite:analytics.db");
-    EXPECT_EQ(app.workers, 2);
+    const auto app = Parsed({"--config", file, "query"});
+    EXPECT_EQ(app->query_store, "sqlite:analytics.db");
+    EXPECT_EQ(app->workers, 2);
   }
   {
-    TestApp app;
-    app.Parse({"--config", file, "bench", "kafka"});
-    EXPECT_EQ(app.model, "bench.json");
+    const auto app = Parsed({"--config", file, "bench", "kafka"});
+    EXPECT_EQ(app->model, "bench.json");
   }
   ::setenv(kStoreVar, "sqlite:env.db", 1);
   {
-    TestApp app;  // the variable beats a section too
-    app.Parse({"--config", file, "query"});
-    EXPECT_EQ(app.query_store, "sqlite:env.db");
+    const auto app = Parsed({"--config", file, "query"});  // the variable beats a section too
+    EXPECT_EQ(app->query_store, "sqlite:env.db");
   }
 }
 
