@@ -34,6 +34,9 @@ int OpenFailureStatus(const Status& st) {
 
 int ParseErrorStatus(const CLI::App& app, const CLI::ParseError& e) {
   const int code = app.exit(e);
+  // CLI11 throws FileError only for a --config file it cannot read: like a
+  // missing model or --kafka-config file, a runtime failure.
+  if (dynamic_cast<const CLI::FileError*>(&e) != nullptr) return kExitFailure;
   return code == static_cast<int>(CLI::ExitCodes::Success) ? kExitSuccess : kExitUsage;
 }
 int ExitStatus() { return g_exit_status; }

@@ -67,7 +67,8 @@ CLI::Validator Above(T min) {
 int OpenFailureStatus(const Status& st);
 
 // Maps CLI11's parse errors to the statuses above: --help and --version exit
-// 0, every other parse error (CLI11's own codes 101-116) exits kExitUsage.
+// 0, an unreadable --config file kExitFailure, every other parse error
+// (CLI11's own codes 101-116) kExitUsage.
 // Prints what CLI11 prints.
 int ParseErrorStatus(const CLI::App& app, const CLI::ParseError& e);
 int ExitStatus();
@@ -101,5 +102,6 @@ void AddMigrateCommand(CLI::App& app);             // migrate_command.cc
 void AddServeCommand(CLI::App& app);               // serve_command.cc
 void AddEntitiesCommand(CLI::App& app);            // entities_command.cc (`entities discover`)
 void AddEntitiesScoreCommand(CLI::App* entities);  // entities_score_command.cc (`entities score`)
+void AddValidateCommand(CLI::App& app);            // validate_command.cc
 
 }  // namespace sagaflow::cli

@@ -52,7 +52,7 @@ TEST(ExitStatusTest, EveryParseErrorOfEveryCommandIsTwo) {
   const std::set<std::string> listed(commands.begin(), commands.end());
   for (const char* expected : {"classify", "produce", "run", "migrate", "query", "train", "bench", "dev-broker",
                                "extract", "serve", "bench text", "bench pipeline", "bench kafka", "bench failover",
-                               "entities", "entities discover", "entities score"}) {
+                               "entities", "entities discover", "entities score", "validate"}) {
     EXPECT_TRUE(listed.count(expected)) << expected << " is not listed by --help";
   }
   for (const std::string& c : commands) {

@@ -5,12 +5,16 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "util/logging.h"
 
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): CLI11 throws only on invalid option setup
   CLI::App app{"sagaflow: streaming text analytics for saga articles (classify, count entities, star schema)"};
   app.set_version_flag("--version", std::string("sagaflow ") + SAGAFLOW_VERSION);
   app.require_subcommand(1);
+  // Root options (--config, --log-level, --log-format) may also follow the
+  // subcommand: `sagaflow validate --config FILE`.
+  app.fallthrough();
   std::string log_format = "human", log_level = "info";
   app.add_option("--log-format", log_format, "Log format on stderr: human or json")
       ->envname("SAGAFLOW_LOG_FORMAT")
@@ -38,6 +42,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): CLI11 t
   sagaflow::cli::AddBenchQueryCommand(app);     // after AddBenchCommand
   sagaflow::cli::AddServeCommand(app);
   sagaflow::cli::AddEntitiesCommand(app);
+  sagaflow::cli::AddValidateCommand(app);
+  sagaflow::cli::AddConfigOption(app);  // after every subcommand: the file may set any of their options
 
   try {
     app.parse(argc, argv);

@@ -9,7 +9,8 @@
    no compiler), ClickHouse and Prometheus from Debian packages
    (deploy/compose/test/).
 2. Starts deploy/compose/compose.yaml + compose.test.yaml with podman-compose:
-   `sagaflow dev-broker` as Kafka, ClickHouse, the `migrate` job (must exit 0),
+   `sagaflow dev-broker` as Kafka, ClickHouse, the `migrate` and `validate` jobs
+   (must exit 0; validate must have checked the topic and the store),
    two `run` replicas in one consumer group, `serve` (API token, published on
    a free loopback port), Prometheus.
 3. Produces the shared corpus events (and blank texts) into the dev broker at
@@ -401,6 +402,13 @@ def exercise(stack, shared, inputs, ref, expected, token, serve_port, prom_port,
     migrate = stack.container("migrate")
     wait_for("the migrate job to exit 0", lambda: stack.state(migrate) == ("exited", 0), 120)
     log("migrate job exited 0")
+    validate = stack.container("validate")
+    wait_for("the validate job to exit 0", lambda: stack.state(validate) == ("exited", 0), 120)
+    checklist = [line for line in stack.logs(validate).splitlines() if re.match(r"^(ok|FAIL|skip) ", line)]
+    if not any(re.match(r"^ok +kafka topic ", line) for line in checklist) or \
+            not any(re.match(r"^ok +store privileges ", line) for line in checklist):
+        raise Failure("validate exited 0 without checking the topic and the store:\n" + "\n".join(checklist))
+    log(f"validate job exited 0 ({len(checklist)} checks)")
     serve = f"http://127.0.0.1:{serve_port}"
     wait_for("serve /readyz", lambda: http_json(f"{serve}/readyz", token)[0] == 200, 90)
     ports = write_targets(stack, targets)

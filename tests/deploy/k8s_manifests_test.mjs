@@ -21,6 +21,9 @@
 //     its schemas (@kubernetes-models/prometheus-operator): the PodMonitor and
 //     ServiceMonitor select pods/Services whose named ports serve /metrics on the
 //     binary, and the PrometheusRule's groups equal deploy/prometheus/rules/*.yml;
+//   - every pod that runs `run` first runs `sagaflow validate` (an init
+//     container with run's settings and volumes), and compose's `run` waits
+//     for a `validate` service with run's settings (validate_step.mjs);
 //   - the batch settings compose and the ConfigMaps give `run` (batch size,
 //     bytes, linger) equal the binary's defaults for their store (`sagaflow run
 //     --help` prints them per store).
@@ -36,6 +39,8 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+
+import { checkComposeValidateStep, checkValidateStep } from "./validate_step.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sourceDir = path.resolve(here, "../..");
@@ -435,7 +440,8 @@ function checkSet(name, objects, env, answers) {
       for (const kind of ["livenessProbe", "readinessProbe", "startupProbe"]) {
         const probe = c[kind];
         if (!probe) {
-          check(kind === "startupProbe" || command === "migrate", `${where}: no ${kind}`);
+          // One-shot commands (the migration Job, the validate init container) have no probes.
+          check(kind === "startupProbe" || command === "migrate" || command === "validate", `${where}: no ${kind}`);
           continue;
         }
         const port = typeof probe.httpGet.port === "number" ? probe.httpGet.port
@@ -449,7 +455,7 @@ function checkSet(name, objects, env, answers) {
         check(kind !== "readinessProbe" || probe.httpGet.path === "/readyz", `${where}: readiness must be /readyz`);
       }
       const ann = o.spec.template.metadata.annotations || {};
-      if (ann["prometheus.io/port"]) {
+      if (ann["prometheus.io/port"] && listenVar) {  // the pod's serving container, not an init container
         check(Number(ann["prometheus.io/port"]) === portValue(listenVar), `${where}: prometheus.io/port is not ${listenVar}`);
         check(answers.get(c) && answers.get(c)[ann["prometheus.io/path"]] === 200, `${where}: metrics path`);
       }
@@ -530,7 +536,7 @@ async function main() {
   try {
     const env = {};
     const globalVars = envNames([]);
-    for (const cmd of ["run", "serve", "migrate"]) {
+    for (const cmd of ["run", "serve", "migrate", "validate"]) {
       try {
         env[cmd] = new Set([...globalVars, ...envNames([cmd])]);
       } catch (e) {
@@ -547,6 +553,10 @@ async function main() {
       sets[`base + components/${c}`] = objs;
     }
     for (const [name, objects] of Object.entries(sets)) checkSet(name, objects, env, await renderingAnswers(work, objects));
+    const helpers = { check, podSpec, containerEnv };
+    for (const [name, objects] of Object.entries(sets)) checkValidateStep(name, objects, env.validate, helpers);
+    const compose = YAML.parse(fs.readFileSync(path.join(sourceDir, "deploy/compose/compose.yaml"), "utf8"));
+    checkComposeValidateStep(compose, env.validate, check);
     const defaults = checkBatchSettings(batchDefaults(), sets.base);
     // The two autoscalers of the consumers stop at the same count (= partitions).
     const keda = sets["base + components/keda"].find((o) => o.kind === "ScaledObject");
