@@ -117,16 +117,19 @@ std::string SpanRows(Family family, const query::Span& span, const std::string& 
                         span.begin, span.end, where);
   }
   const char* suffix = span.grain == query::Grain::kDay ? "day" : "hour";
-  // The longest prefix of every key and stream.
+  // The longest prefix of every key and stream: FINAL keeps the row with the
+  // largest upto per sorting key (rows with equal upto are identical), a
+  // merge of sorted parts that costs about a fifth of GROUP BY ... argMax
+  // over 200,000 keys on 18.16. `where` and the bucket range name
+  // sorting-key columns only, which every version of a key shares, so
+  // filtering them before FINAL (PREWHERE) drops whole keys, never a version.
   return entity ? fmt::format(
-                      "SELECT saga_id, entity_id, bucket AS t, argMax(mentions, upto) AS m,"
-                      " argMax(readers, upto) AS r, argMax(events, upto) AS n FROM rollup_entity_{}"
-                      " WHERE bucket >= {} AND bucket < {} AND {} GROUP BY saga_id, bucket, entity_id, source_id",
+                      "SELECT saga_id, entity_id, bucket AS t, mentions AS m, readers AS r, events AS n"
+                      " FROM rollup_entity_{} FINAL PREWHERE bucket >= {} AND bucket < {} AND {}",
                       suffix, span.begin, span.end, where)
                 : fmt::format(
-                      "SELECT saga_id, bucket AS t, argMax(events, upto) AS n, argMax(readers, upto) AS r"
-                      " FROM rollup_saga_{} WHERE bucket >= {} AND bucket < {} AND {}"
-                      " GROUP BY bucket, saga_id, source_id",
+                      "SELECT saga_id, bucket AS t, events AS n, readers AS r"
+                      " FROM rollup_saga_{} FINAL PREWHERE bucket >= {} AND bucket < {} AND {}",
                       suffix, span.begin, span.end, where);
 }
 

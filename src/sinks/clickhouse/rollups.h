@@ -11,7 +11,7 @@
 // often: a re-sent, retried or racing write is an identical row, and a
 // longer prefix supersedes a shorter one. The tables are
 // ReplacingMergeTree(upto): merges keep the longest prefix per key and
-// stream; queries take argMax(value, upto) per key and stream, then sum.
+// stream; queries read them with FINAL (the same at query time), then sum.
 // No sum of deltas is ever formed, so no delivery path can count twice.
 #pragma once
 
@@ -40,7 +40,8 @@ std::string RollupBackfill(const char* table, int64_t begin, int64_t end);
 // Rows of one window span for the analytics queries, with the columns
 // saga_id, [entity_id,] t (bucket start or event time), [mentions,]
 // readers, events: rollup rows collapsed to one per key and stream, or fact
-// rows collapsed per record. `where` filters them (on saga_id, entity_id).
+// rows collapsed per record. `where` filters them and may name sorting-key
+// columns only (saga_id, entity_id): rollups apply it before the collapse.
 enum class Family { kEntity, kSaga };
 std::string SpanRows(Family family, const query::Span& span, const std::string& where);
 
