@@ -43,6 +43,7 @@ constexpr int kRetriableCodes[] = {
     279,   // ALL_CONNECTION_TRIES_FAILED
     285,   // TOO_FEW_LIVE_REPLICAS
     286,   // UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE
+    289,   // REPLICA_IS_NOT_IN_QUORUM: a read reached a replica still catching up
     319,   // UNKNOWN_STATUS_OF_INSERT
     373,   // SESSION_IS_LOCKED
     394,   // QUERY_WAS_CANCELLED (server shutting down)
@@ -193,8 +194,10 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
     sep = '&';
     return true;
   };
-  for (const auto& [name, value] : params) {
-    if (!append(name, value)) return Status::Internal("curl_easy_escape failed");
+  for (const Settings* list : {static_cast<const Settings*>(&request_settings_), &params}) {
+    for (const auto& [name, value] : *list) {
+      if (!append(name, value)) return Status::Internal("curl_easy_escape failed");
+    }
   }
   // Last: settings after readonly=1 would be refused by newer servers.
   if (config_.read_only && !append("readonly", "1")) return Status::Internal("curl_easy_escape failed");

@@ -71,6 +71,14 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
     *field = *path;
     return Status::Ok();
   }
+  if (name == "cluster") {
+    if (!IsPlainIdentifier(value)) {
+      return Status::InvalidArgument("store URI option cluster: expected a plain name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    c->cluster = std::string(value);
+    return Status::Ok();
+  }
+  if (name == "insert_quorum") return ParseNumber<int>(value, name, 1, 64, &c->insert_quorum);
   if (name == "connect_timeout_ms") return ms(&c->connect_timeout, 1);
   if (name == "timeout_ms") return ms(&c->timeout, 1);
   if (name == "retry_initial_ms") return ms(&c->retry.initial, 1);
@@ -81,8 +89,8 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
     return Status::Ok();
   }
   return Status::InvalidArgument(
-      fmt::format("unknown store URI option \"{}\" (known: secure, ca_file, cert_file, key_file, connect_timeout_ms, "
-                  "timeout_ms, retry_initial_ms, retry_max_ms, retry_give_up_s)",
+      fmt::format("unknown store URI option \"{}\" (known: secure, ca_file, cert_file, key_file, cluster, insert_quorum, "
+                  "connect_timeout_ms, timeout_ms, retry_initial_ms, retry_max_ms, retry_give_up_s)",
                   name));
 }
 
@@ -93,7 +101,8 @@ std::string ClickHouseConfig::BaseUrl() const {
 }
 
 std::string ClickHouseConfig::Describe() const {
-  return fmt::format("{}{}@{}:{}/{}", secure ? kSecureScheme : kScheme, user, host, port, database);
+  return fmt::format("{}{}@{}:{}/{}{}", secure ? kSecureScheme : kScheme, user, host, port, database,
+                     cluster.empty() ? "" : "?cluster=" + cluster);
 }
 
 Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credentials& credentials) {
@@ -185,6 +194,7 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
     return bad("ca_file, cert_file and key_file need HTTPS (clickhouses:// or secure=1)");
   }
   if (c.cert_file.empty() != c.key_file.empty()) return bad("cert_file and key_file go together");
+  if (c.insert_quorum != 0 && c.cluster.empty()) return bad("insert_quorum needs cluster=NAME (one server has no replicas)");
   return c;
 }
 

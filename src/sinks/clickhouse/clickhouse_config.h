@@ -9,7 +9,10 @@
 // cert_file and key_file (a client certificate, for mutual TLS),
 // connect_timeout_ms, timeout_ms (per request), retry_initial_ms,
 // retry_max_ms (backoff cap), retry_give_up_s (0 = retry retriable errors
-// for ever, the default for writes). docs/clickhouse.md.
+// for ever, the default for writes); cluster (a replicated and sharded store
+// on that cluster of the server's remote_servers) and insert_quorum
+// (replicas an insert must reach, default a majority of each shard's).
+// docs/clickhouse.md.
 #pragma once
 
 #include <chrono>
@@ -47,6 +50,12 @@ struct ClickHouseConfig {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{60000};
   RetryPolicy retry;
+  // Empty: one server, plain tables. Otherwise the cluster (remote_servers)
+  // whose replicated local tables sit behind Distributed tables (cluster.h).
+  std::string cluster;
+  // Replicas of a shard that must hold an insert before it is acknowledged
+  // (ClickHouse's insert_quorum); 0: a majority of the smallest shard's.
+  int insert_quorum = 0;
   // Every request carries readonly=1, so the server refuses any write or DDL
   // whatever the SQL says (set by the analytics, never by the URI: least
   // privilege even with the writer's login or a quoting bug).
