@@ -82,6 +82,7 @@ class ClickHouseClient {
   void* curl_ = nullptr;  // CURL*
   ClientStats stats_;
   int last_error_code_ = 0;
+  size_t node_ = 0;  // config_.NodeAt(node_) takes the requests
 };
 
 }  // namespace sagaflow::sinks::clickhouse

@@ -25,15 +25,16 @@ std::vector<std::string> CreateTable(const TableSpec& t, const ClickHouseConfig&
                   "'/clickhouse/tables/{{shard}}/{0}/{1}', '{{replica}}'{5}) ORDER BY {6}",
                   db, local, config.cluster, t.columns, t.engine, *t.version ? fmt::format(", {}", t.version) : "",
                   t.order_by),
-      fmt::format("CREATE TABLE IF NOT EXISTS {0}.{1} ON CLUSTER {2} AS {0}.{3} ENGINE = Distributed({2}, {0}, {3}, {4})",
-                  db, t.name, config.cluster, local, t.shard_by),
+      fmt::format(
+          "CREATE TABLE IF NOT EXISTS {0}.{1} ON CLUSTER {2} AS {0}.{3} ENGINE = Distributed({2}, {0}, {3}, {4})", db,
+          t.name, config.cluster, local, t.shard_by),
   };
 }
 
 std::string CreateDatabase(const ClickHouseConfig& config) {
-  return config.cluster.empty() ? "CREATE DATABASE IF NOT EXISTS " + config.database
-                                : fmt::format("CREATE DATABASE IF NOT EXISTS {} ON CLUSTER {}", config.database,
-                                              config.cluster);
+  return config.cluster.empty()
+             ? "CREATE DATABASE IF NOT EXISTS " + config.database
+             : fmt::format("CREATE DATABASE IF NOT EXISTS {} ON CLUSTER {}", config.database, config.cluster);
 }
 
 Result<ClickHouseClient::Settings> ClusterWriteSettings(ClickHouseClient& client) {
@@ -47,9 +48,8 @@ Result<ClickHouseClient::Settings> ClusterWriteSettings(ClickHouseClient& client
   auto rows = ParseTsv(*body, 2);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: the server at {}:{} has no cluster \"{}\" in its remote_servers", config.Describe(), config.host,
-        config.port, config.cluster));
+    return Status::InvalidArgument(
+        fmt::format("{}: the server has no cluster \"{}\" in its remote_servers", config.Describe(), config.cluster));
   }
   uint64_t replicas = UINT64_MAX;
   for (const auto& r : *rows) {
@@ -89,10 +89,10 @@ Status CheckLayout(ClickHouseClient& client) {
   if (!body.ok()) return body.status();
   const bool distributed = body->rfind("Distributed", 0) == 0;
   if (distributed && config.cluster.empty()) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: the database is a cluster store (Distributed tables): name its cluster in the store URI "
-        "(?cluster=NAME) so that inserts are synchronous and reach their quorum",
-        config.Describe()));
+    return Status::InvalidArgument(
+        fmt::format("{}: the database is a cluster store (Distributed tables): name its cluster in the store URI "
+                    "(?cluster=NAME) so that inserts are synchronous and reach their quorum",
+                    config.Describe()));
   }
   if (!distributed && !config.cluster.empty()) {
     return Status::InvalidArgument(fmt::format(

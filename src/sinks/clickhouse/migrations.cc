@@ -58,8 +58,8 @@ const std::vector<TableSpec> kSchemaV1 = {
      "ReplacingMergeTree", "", "(source_id, position)", "source_id"},
 };
 
-const TableSpec kSchemaVersion = {"schema_version", "version UInt32, description String, applied_at Int64",
-                                  "MergeTree", "", "version", "version"};
+const TableSpec kSchemaVersion = {
+    "schema_version", "version UInt32, description String, applied_at Int64", "MergeTree", "", "version", "version"};
 
 constexpr const char* kFactTables[] = {"fact_event", "fact_readers", "dead_letter"};
 

@@ -53,16 +53,16 @@ std::vector<TableSpec> RollupSchema() {
   std::vector<TableSpec> out;
   for (const Table& t : kTables) {
     // Sharded by stream: a stream's prefixes stay on the shard of its facts.
-    out.push_back(t.entity ? TableSpec{t.name,
-                                       "saga_id   UInt64,\n  bucket    UInt32,\n  entity_id UInt64,\n"
-                                       "  source_id UInt64,\n  mentions  UInt64,\n  readers   UInt64,\n"
-                                       "  events    UInt64,\n  upto      UInt64",
-                                       "ReplacingMergeTree", "upto", "(saga_id, bucket, entity_id, source_id)",
-                                       "source_id"}
-                           : TableSpec{t.name,
-                                       "bucket    UInt32,\n  saga_id   UInt64,\n  source_id UInt64,\n"
-                                       "  events    UInt64,\n  readers   UInt64,\n  upto      UInt64",
-                                       "ReplacingMergeTree", "upto", "(bucket, saga_id, source_id)", "source_id"});
+    out.push_back(t.entity
+                      ? TableSpec{t.name,
+                                  "saga_id   UInt64,\n  bucket    UInt32,\n  entity_id UInt64,\n"
+                                  "  source_id UInt64,\n  mentions  UInt64,\n  readers   UInt64,\n"
+                                  "  events    UInt64,\n  upto      UInt64",
+                                  "ReplacingMergeTree", "upto", "(saga_id, bucket, entity_id, source_id)", "source_id"}
+                      : TableSpec{t.name,
+                                  "bucket    UInt32,\n  saga_id   UInt64,\n  source_id UInt64,\n"
+                                  "  events    UInt64,\n  readers   UInt64,\n  upto      UInt64",
+                                  "ReplacingMergeTree", "upto", "(bucket, saga_id, source_id)", "source_id"});
   }
   return out;
 }

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "pipeline/sink.h"
-#include "sinks/clickhouse/cluster.h"
 #include "query/rollup_plan.h"
+#include "sinks/clickhouse/cluster.h"
 #include "util/status.h"
 
 namespace sagaflow::sinks::clickhouse {
