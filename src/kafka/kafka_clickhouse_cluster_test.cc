@@ -19,6 +19,7 @@
 #include "sinks/clickhouse/clickhouse_config.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/clickhouse/clickhouse_testing.h"
+#include "sinks/clickhouse/cluster.h"
 
 namespace sagaflow::kafka::testing {
 namespace {
@@ -168,6 +169,51 @@ TEST(ClickHouseCluster, RefusesAnUnknownClusterAQuorumAboveTheReplicasAndAMismat
   st = (*sink)->Prepare(pipeline::Dimensions{});
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << st.ToString();
   EXPECT_NE(st.ToString().find("on this server alone"), std::string::npos) << st.ToString();
+}
+
+// With a replica of shard 1 down, an insert into shard 1 is not acknowledged
+// under the default quorum (2 of 2) and is under insert_quorum=1; once the
+// replica is back the same insert goes through, and the replica holds it.
+TEST(ClickHouseCluster, AnInsertIsAcknowledgedOnlyOnceItsQuorumHoldsIt) {
+  SAGAFLOW_REQUIRE_CLUSTER(nodes);
+  const std::string db = ch::testing::UniqueDatabase();
+  auto writer = [&](const std::string& options) {
+    auto config =
+        ch::ParseClickHouseUri("clickhouse://" + nodes[0] + "/" + db + "?cluster=sagaflow&timeout_ms=6000" + options);
+    EXPECT_TRUE(config.ok()) << options;
+    auto client = ch::ClickHouseClient::Create(*config);
+    EXPECT_TRUE(client.ok());
+    auto settings = ch::ClusterWriteSettings(**client);
+    EXPECT_TRUE(settings.ok()) << settings.status().ToString();
+    (*client)->SetRequestSettings(*settings);
+    return std::move(*client);
+  };
+  {
+    auto config = ch::ParseClickHouseUri("clickhouse://" + nodes[0] + "/" + db + "?cluster=sagaflow");
+    auto sink = ch::ClickHouseSink::Open(*config);
+    ASSERT_TRUE(sink.ok());
+    ASSERT_TRUE((*sink)->Prepare(pipeline::Dimensions{}).ok());
+  }
+  // Distributed(..., source_id): an even id goes to the first shard (s1r1, s1r2).
+  auto insert = [&](ch::ClickHouseClient& client, int source_id) {
+    return client.Insert("INSERT INTO source (source_id, stream_key, position) FORMAT TabSeparated",
+                         std::to_string(source_id) + "\tquorum-test\t7\n");
+  };
+  auto quorum = writer("");
+  auto one = writer("&insert_quorum=1");
+  ASSERT_EQ(Cluster("kill", "s1r2"), 0);
+  Status st = insert(*quorum, 2);
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable) << "acknowledged without its quorum: " << st.ToString();
+  EXPECT_TRUE(insert(*one, 4).ok());
+  ASSERT_EQ(Cluster("restart", "s1r2"), 0);
+  // The replica registers again once its killed session expired (6 s).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!(st = insert(*quorum, 2)).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  Local(nodes[1], db, "SYSTEM SYNC REPLICA source_local");
+  EXPECT_EQ(Local(nodes[1], db, "SELECT source_id FROM source_local ORDER BY source_id"), "2\n4\n");
 }
 
 }  // namespace
