@@ -43,6 +43,7 @@ constexpr int kRetriableCodes[] = {
     279,   // ALL_CONNECTION_TRIES_FAILED
     285,   // TOO_FEW_LIVE_REPLICAS
     286,   // UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE
+    289,   // REPLICA_IS_NOT_IN_QUORUM: a read reached a replica still catching up
     319,   // UNKNOWN_STATUS_OF_INSERT
     373,   // SESSION_IS_LOCKED
     394,   // QUERY_WAS_CANCELLED (server shutting down)
@@ -180,7 +181,11 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
   stats_.bytes_sent.fetch_add(body.size(), std::memory_order_relaxed);
   last_error_code_ = 0;
 
-  std::string url = config_.BaseUrl();
+  const ClickHouseConfig::Node node = config_.NodeAt(node_);
+  // A retriable failure sends the next request to the cluster's next node
+  // (one node: the same): an entry node that is down does not stop writes.
+  auto next_node = [&] { node_ = (node_ + 1) % config_.NodeCount(); };
+  std::string url = config_.BaseUrl(node_);
   char sep = '?';
   auto append = [&](std::string_view name, const std::string& value) {
     char* escaped = curl_easy_escape(curl, value.data(), static_cast<int>(value.size()));
@@ -193,8 +198,10 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
     sep = '&';
     return true;
   };
-  for (const auto& [name, value] : params) {
-    if (!append(name, value)) return Status::Internal("curl_easy_escape failed");
+  for (const Settings* list : {static_cast<const Settings*>(&request_settings_), &params}) {
+    for (const auto& [name, value] : *list) {
+      if (!append(name, value)) return Status::Internal("curl_easy_escape failed");
+    }
   }
   // Last: settings after readonly=1 would be refused by newer servers.
   if (config_.read_only && !append("readonly", "1")) return Status::Internal("curl_easy_escape failed");
@@ -239,9 +246,11 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
     // libcurl's detail names the TLS problem ("unable to get local issuer
     // certificate", "no alternative certificate subject name matches ...").
-    std::string msg = fmt::format("ClickHouse at {}:{}: {}{}{}", config_.host, config_.port, curl_easy_strerror(rc),
+    std::string msg = fmt::format("ClickHouse at {}:{}: {}{}{}", node.host, node.port, curl_easy_strerror(rc),
                                   curl_error[0] ? ": " : "", curl_error);
-    return IsRetriableCurlError(rc) ? Status::Unavailable(std::move(msg)) : Status::InvalidArgument(std::move(msg));
+    if (!IsRetriableCurlError(rc)) return Status::InvalidArgument(std::move(msg));
+    next_node();
+    return Status::Unavailable(std::move(msg));
   }
   long http = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
@@ -263,7 +272,9 @@ Result<std::string> ClickHouseClient::Send(const Settings& params, std::string_v
   }
   std::string msg =
       fmt::format("ClickHouse {} ({}): {}", kind, retriable ? "retriable" : "not retriable", Shorten(response));
-  return retriable ? Status::Unavailable(std::move(msg)) : Status::InvalidArgument(std::move(msg));
+  if (!retriable) return Status::InvalidArgument(std::move(msg));
+  next_node();
+  return Status::Unavailable(std::move(msg));
 }
 
 }  // namespace sagaflow::sinks::clickhouse

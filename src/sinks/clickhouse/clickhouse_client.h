@@ -64,6 +64,10 @@ class ClickHouseClient {
   // (e.g. insert_deduplication_token).
   Status Insert(std::string_view insert_sql, std::string_view rows, const Settings& settings = {});
 
+  // Settings sent with every later request (e.g. a cluster's quorum,
+  // cluster.h), before the request's own.
+  void SetRequestSettings(Settings settings) { request_settings_ = std::move(settings); }
+
   const ClickHouseConfig& config() const { return config_; }
   const ClientStats& stats() const { return stats_; }
   // The ClickHouse code of the last failed request (0: none or transport).
@@ -74,9 +78,11 @@ class ClickHouseClient {
   Result<std::string> Send(const Settings& params, std::string_view body);
 
   ClickHouseConfig config_;
+  Settings request_settings_;
   void* curl_ = nullptr;  // CURL*
   ClientStats stats_;
   int last_error_code_ = 0;
+  size_t node_ = 0;  // config_.NodeAt(node_) takes the requests
 };
 
 }  // namespace sagaflow::sinks::clickhouse

@@ -71,6 +71,14 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
     *field = *path;
     return Status::Ok();
   }
+  if (name == "cluster") {
+    if (!IsPlainIdentifier(value)) {
+      return Status::InvalidArgument("store URI option cluster: expected a plain name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    c->cluster = std::string(value);
+    return Status::Ok();
+  }
+  if (name == "insert_quorum") return ParseNumber<int>(value, name, 1, 64, &c->insert_quorum);
   if (name == "connect_timeout_ms") return ms(&c->connect_timeout, 1);
   if (name == "timeout_ms") return ms(&c->timeout, 1);
   if (name == "retry_initial_ms") return ms(&c->retry.initial, 1);
@@ -80,20 +88,28 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
     c->retry.give_up_after = std::chrono::seconds(n);
     return Status::Ok();
   }
-  return Status::InvalidArgument(
-      fmt::format("unknown store URI option \"{}\" (known: secure, ca_file, cert_file, key_file, connect_timeout_ms, "
-                  "timeout_ms, retry_initial_ms, retry_max_ms, retry_give_up_s)",
-                  name));
+  return Status::InvalidArgument(fmt::format(
+      "unknown store URI option \"{}\" (known: secure, ca_file, cert_file, key_file, cluster, insert_quorum, "
+      "connect_timeout_ms, timeout_ms, retry_initial_ms, retry_max_ms, retry_give_up_s)",
+      name));
 }
 
 }  // namespace
 
-std::string ClickHouseConfig::BaseUrl() const {
-  return fmt::format("{}://{}:{}/", secure ? "https" : "http", host, port);
+ClickHouseConfig::Node ClickHouseConfig::NodeAt(size_t i) const {
+  return i == 0 ? Node{host, port} : other_nodes.at(i - 1);
+}
+
+std::string ClickHouseConfig::BaseUrl(size_t node) const {
+  const Node n = NodeAt(node);
+  return fmt::format("{}://{}:{}/", secure ? "https" : "http", n.host, n.port);
 }
 
 std::string ClickHouseConfig::Describe() const {
-  return fmt::format("{}{}@{}:{}/{}", secure ? kSecureScheme : kScheme, user, host, port, database);
+  std::string hosts = fmt::format("{}:{}", host, port);
+  for (const Node& n : other_nodes) hosts += fmt::format(",{}:{}", n.host, n.port);
+  return fmt::format("{}{}@{}/{}{}", secure ? kSecureScheme : kScheme, user, hosts, database,
+                     cluster.empty() ? "" : "?cluster=" + cluster);
 }
 
 Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credentials& credentials) {
@@ -139,32 +155,41 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
   if (!credentials.user.empty()) c.user = credentials.user;
   if (!credentials.password.empty()) c.password = credentials.password;
 
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unterminated [IPv6] host");
-    c.host = std::string(authority.substr(0, close + 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return bad("junk after the [IPv6] host");
-      port = after.substr(1);
+  // HOST[:PORT] or [IPv6][:PORT]; the port stays 0 when absent (the
+  // scheme's default is known after the options).
+  auto parse_node = [&](std::string_view text, ClickHouseConfig::Node* node) -> Status {
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {  // [IPv6]:port
+      const size_t close = text.find(']');
+      if (close == std::string_view::npos) return bad("unterminated [IPv6] host");
+      node->host = std::string(text.substr(0, close + 1));
+      std::string_view after = text.substr(close + 1);
+      if (!after.empty()) {
+        if (after.front() != ':') return bad("junk after the [IPv6] host");
+        port = after.substr(1);
+      }
+    } else {
+      const size_t colon = text.find(':');
+      node->host = std::string(text.substr(0, colon));
+      if (colon != std::string_view::npos) port = text.substr(colon + 1);
     }
-  } else {
-    const size_t colon = authority.find(':');
-    c.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    if (node->host.empty()) return bad("no host");
+    for (char ch : node->host) {
+      const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                      ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']';
+      if (!ok) return bad("invalid character in the host");
+    }
+    node->port = 0;
+    if (!port.empty() && !ParseNumber<int>(port, "port", 1, 65535, &node->port).ok()) return bad("invalid port");
+    return Status::Ok();
+  };
+  std::vector<ClickHouseConfig::Node> nodes;
+  for (std::string_view rest_of = authority;;) {
+    const size_t comma = rest_of.find(',');
+    SAGAFLOW_RETURN_IF_ERROR(parse_node(rest_of.substr(0, comma), &nodes.emplace_back()));
+    if (comma == std::string_view::npos) break;
+    rest_of = rest_of.substr(comma + 1);
   }
-  if (c.host.empty()) return bad("no host");
-  for (char ch : c.host) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                    ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']';
-    if (!ok) return bad("invalid character in the host");
-  }
-  if (!port.empty()) {
-    Status st = ParseNumber<int>(port, "port", 1, 65535, &c.port);
-    if (!st.ok()) return bad("invalid port");
-  }
-  const bool default_port = port.empty();
   if (!IsPlainIdentifier(database)) {
     return bad("the database must be a plain name ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes)");
   }
@@ -180,11 +205,21 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
     SAGAFLOW_RETURN_IF_ERROR(ParseOption(pair.substr(0, eq), pair.substr(eq + 1), &c));
   }
   if (c.retry.max < c.retry.initial) c.retry.max = c.retry.initial;
-  if (c.secure && default_port) c.port = 8443;
+  for (auto& node : nodes) {
+    if (node.port == 0) node.port = c.secure ? 8443 : 8123;
+  }
+  c.host = nodes.front().host;
+  c.port = nodes.front().port;
+  c.other_nodes.assign(nodes.begin() + 1, nodes.end());
   if (!c.secure && !(c.ca_file.empty() && c.cert_file.empty() && c.key_file.empty())) {
     return bad("ca_file, cert_file and key_file need HTTPS (clickhouses:// or secure=1)");
   }
   if (c.cert_file.empty() != c.key_file.empty()) return bad("cert_file and key_file go together");
+  if (c.insert_quorum != 0 && c.cluster.empty())
+    return bad("insert_quorum needs cluster=NAME (one server has no replicas)");
+  if (!c.other_nodes.empty() && c.cluster.empty()) {
+    return bad("several hosts need cluster=NAME (a single server's store lives on that server alone)");
+  }
   return c;
 }
 

@@ -76,7 +76,14 @@ Status ClickHouseSink::InsertRows(const char* table, const char* columns, const 
 }
 
 Status ClickHouseSink::Prepare(const pipeline::Dimensions& dims) {
+  Result<ClickHouseClient::Settings> cluster = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier_.Run("read the cluster", [&] {
+    cluster = ClusterWriteSettings(*client_);
+    return cluster.ok() ? Status::Ok() : cluster.status();
+  }));
+  client_->SetRequestSettings(*cluster);
   SAGAFLOW_RETURN_IF_ERROR(Migrate(*client_, retrier_));
+  SAGAFLOW_RETURN_IF_ERROR(retrier_.Run("check the tables' layout", [&] { return CheckLayout(*client_); }));
   Result<ServerFeatures> features = Status::Internal("unset");
   SAGAFLOW_RETURN_IF_ERROR(retrier_.Run("detect server features", [&] {
     features = DetectFeatures(*client_);

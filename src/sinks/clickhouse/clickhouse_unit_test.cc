@@ -14,6 +14,8 @@
 #include "sinks/clickhouse/clickhouse_analytics.h"
 #include "sinks/clickhouse/clickhouse_client.h"
 #include "sinks/clickhouse/clickhouse_config.h"
+#include "sinks/clickhouse/cluster.h"
+#include "sinks/clickhouse/migrations.h"
 #include "sinks/clickhouse/retry.h"
 #include "sinks/clickhouse/sql.h"
 
@@ -153,6 +155,72 @@ TEST(ClickHouseConfig, RejectsMalformedUris) {
   // A refused URI never echoes its password.
   auto c = ParseClickHouseUri("clickhouse://u:topsecret@host/bad-db");
   EXPECT_EQ(c.status().message().find("topsecret"), std::string::npos) << c.status().message();
+}
+
+TEST(ClickHouseConfig, ClusterAndQuorumOptions) {
+  auto c = ParseClickHouseUri("clickhouse://ch:8123/db?cluster=prod_2x3&insert_quorum=2");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->cluster, "prod_2x3");
+  EXPECT_EQ(c->insert_quorum, 2);
+  EXPECT_EQ(c->Describe(), "clickhouse://default@ch:8123/db?cluster=prod_2x3");
+  auto single = ParseClickHouseUri("clickhouse://ch:8123/db");
+  ASSERT_TRUE(single.ok());
+  EXPECT_TRUE(single->cluster.empty());  // one server is the default
+  EXPECT_EQ(single->insert_quorum, 0);
+  auto nodes = ParseClickHouseUri("clickhouses://u:pw@ch1:9440,ch2,[::1]:8125/db?cluster=c");
+  ASSERT_TRUE(nodes.ok()) << nodes.status().ToString();
+  ASSERT_EQ(nodes->NodeCount(), 3u);
+  EXPECT_EQ(nodes->BaseUrl(0), "https://ch1:9440/");
+  EXPECT_EQ(nodes->BaseUrl(1), "https://ch2:8443/");
+  EXPECT_EQ(nodes->BaseUrl(2), "https://[::1]:8125/");
+  EXPECT_EQ(nodes->Describe(), "clickhouses://u@ch1:9440,ch2:8443,[::1]:8125/db?cluster=c");
+  for (const char* bad :
+       {"clickhouse://ch/db?cluster=a-b", "clickhouse://ch/db?cluster=", "clickhouse://ch/db?cluster=x;y",
+        "clickhouse://ch/db?cluster=c&insert_quorum=0", "clickhouse://ch/db?insert_quorum=2", "clickhouse://ch1,ch2/db",
+        "clickhouse://ch1,/db?cluster=c", "clickhouse://ch1,ch2:x/db?cluster=c"}) {
+    EXPECT_EQ(ParseClickHouseUri(bad).status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ClickHouseCluster, TablesAreReplicatedLocalTablesBehindDistributedOnesOnACluster) {
+  const TableSpec t{
+      "fact_event", "source_id UInt64,\n  position UInt64", "ReplacingMergeTree", "", "(source_id, position)",
+      "source_id"};
+  auto single = ParseClickHouseUri("clickhouse://ch/db");
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(
+      CreateTable(t, *single),
+      std::vector<std::string>{"CREATE TABLE IF NOT EXISTS fact_event (\n  source_id UInt64,\n  position UInt64\n) "
+                               "ENGINE = ReplacingMergeTree ORDER BY (source_id, position)"});
+  EXPECT_EQ(CreateDatabase(*single), "CREATE DATABASE IF NOT EXISTS db");
+  auto cluster = ParseClickHouseUri("clickhouse://ch/db?cluster=c1");
+  ASSERT_TRUE(cluster.ok());
+  const auto sql = CreateTable(t, *cluster);
+  ASSERT_EQ(sql.size(), 2u);
+  EXPECT_EQ(sql[0],
+            "CREATE TABLE IF NOT EXISTS db.fact_event_local ON CLUSTER c1 (\n  source_id UInt64,\n  position UInt64\n) "
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/fact_event_local', '{replica}') "
+            "ORDER BY (source_id, position)");
+  EXPECT_EQ(
+      sql[1],
+      "CREATE TABLE IF NOT EXISTS db.fact_event ON CLUSTER c1 AS db.fact_event_local ENGINE = Distributed(c1, db, "
+      "fact_event_local, source_id)");
+  const TableSpec versioned{
+      "source", "source_id UInt64, position UInt64", "ReplacingMergeTree", "position", "source_id", "source_id"};
+  EXPECT_NE(
+      CreateTable(versioned, *cluster)[0].find("('/clickhouse/tables/{shard}/db/source_local', '{replica}', position)"),
+      std::string::npos);
+  EXPECT_EQ(CreateDatabase(*cluster), "CREATE DATABASE IF NOT EXISTS db ON CLUSTER c1");
+  // Every table of every migration shards by something (the stream for
+  // facts, checkpoints and rollups: one Kafka partition, one shard).
+  for (const Migration& m : Migrations()) {
+    for (const TableSpec& table : m.tables) {
+      const std::string name = table.name;
+      const bool by_stream =
+          name.rfind("fact_", 0) == 0 || name.rfind("rollup_", 0) == 0 || name == "source" || name == "dead_letter";
+      EXPECT_EQ(std::string(table.shard_by) == "source_id", by_stream) << name;
+    }
+  }
 }
 
 TEST(ClickHouseErrors, CodeComesFromTheBodyOrTheHeader) {
@@ -307,6 +375,34 @@ TEST(ClickHouseRetry, UnreachableServerIsRetriableAndGivesUpWhenTold) {
   EXPECT_NE(st.message().find("gave up"), std::string::npos);
   EXPECT_GE(retrier.stats().retries.load(), 5u);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(ClickHouseRetry, AClusterNodeThatIsDownHandsTheRequestsToTheNext) {
+  int down;
+  {
+    CannedServer closed({});
+    down = closed.port();
+  }
+  CannedServer up({{200, "1\n"}, {200, "2\n"}});
+  auto c = ParseClickHouseUri("clickhouse://127.0.0.1:" + std::to_string(down) +
+                              ",127.0.0.1:" + std::to_string(up.port()) + "/db?cluster=c&retry_initial_ms=10");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto client = ClickHouseClient::Create(*c);
+  Retrier retrier(c->retry, "test");
+  for (const char* expected : {"1\n", "2\n"}) {
+    Result<std::string> r = Status::Internal("unset");
+    ASSERT_TRUE(retrier
+                    .Run("query",
+                         [&] {
+                           r = (*client)->Query("SELECT 1");
+                           return r.ok() ? Status::Ok() : r.status();
+                         })
+                    .ok());
+    EXPECT_EQ(*r, expected);
+  }
+  // One failure on the node that is down, then the next node stays.
+  EXPECT_EQ(retrier.stats().retries.load(), 1u);
+  EXPECT_EQ(up.requests(), 2);
 }
 
 TEST(ClickHouseRetry, StopRequestEndsTheRetries) {

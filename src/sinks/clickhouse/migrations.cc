@@ -33,58 +33,33 @@ namespace {
 //    the newest version wins.
 // No PARTITION BY: one partition keeps every insert one part per table
 // (events of any time span never fan out into many parts).
-const std::vector<std::string> kSchemaV1 = {
-    R"sql(CREATE TABLE IF NOT EXISTS dim_saga (
-  saga_id UInt64,
-  name    String
-) ENGINE = ReplacingMergeTree ORDER BY saga_id)sql",
-    R"sql(CREATE TABLE IF NOT EXISTS dim_entity (
-  entity_id UInt64,
-  name      String,
-  saga_id   UInt64,
-  kind      String,
-  version   UInt64
-) ENGINE = ReplacingMergeTree(version) ORDER BY entity_id)sql",
-    R"sql(CREATE TABLE IF NOT EXISTS source (
-  source_id     UInt64,
-  stream_key    String,
-  description   String,
-  position      UInt64,
-  line          UInt64,
-  digest        UInt64,
-  first_seen_at Int64,
-  updated_at    Int64
-) ENGINE = ReplacingMergeTree(position) ORDER BY source_id)sql",
-    R"sql(CREATE TABLE IF NOT EXISTS fact_event (
-  source_id  UInt64,
-  position   UInt64,
-  line       UInt64,
-  article_id String,
-  saga_id    UInt64,
-  readers    UInt32,
-  time       UInt32,
-  status     Enum8('classified' = 1, 'empty' = 2)
-) ENGINE = ReplacingMergeTree ORDER BY (source_id, position))sql",
-    R"sql(CREATE TABLE IF NOT EXISTS fact_readers (
-  saga_id   UInt64,
-  entity_id UInt64,
-  time      UInt32,
-  source_id UInt64,
-  position  UInt64,
-  mentions  UInt32,
-  readers   UInt32
-) ENGINE = ReplacingMergeTree ORDER BY (saga_id, entity_id, time, source_id, position))sql",
-    R"sql(CREATE TABLE IF NOT EXISTS dead_letter (
-  source_id     UInt64,
-  position      UInt64,
-  line          UInt64,
-  reason        String,
-  detail        String,
-  excerpt       String,
-  payload_bytes UInt64,
-  received_at   Int64
-) ENGINE = ReplacingMergeTree ORDER BY (source_id, position))sql",
+// On a cluster (cluster.h) the facts, checkpoints and rollups are sharded by
+// source_id: a stream's rows stay on one shard.
+const std::vector<TableSpec> kSchemaV1 = {
+    {"dim_saga", "saga_id UInt64,\n  name    String", "ReplacingMergeTree", "", "saga_id", "saga_id"},
+    {"dim_entity",
+     "entity_id UInt64,\n  name      String,\n  saga_id   UInt64,\n  kind      String,\n  version   UInt64",
+     "ReplacingMergeTree", "version", "entity_id", "entity_id"},
+    {"source",
+     "source_id     UInt64,\n  stream_key    String,\n  description   String,\n  position      UInt64,\n"
+     "  line          UInt64,\n  digest        UInt64,\n  first_seen_at Int64,\n  updated_at    Int64",
+     "ReplacingMergeTree", "position", "source_id", "source_id"},
+    {"fact_event",
+     "source_id  UInt64,\n  position   UInt64,\n  line       UInt64,\n  article_id String,\n  saga_id    UInt64,\n"
+     "  readers    UInt32,\n  time       UInt32,\n  status     Enum8('classified' = 1, 'empty' = 2)",
+     "ReplacingMergeTree", "", "(source_id, position)", "source_id"},
+    {"fact_readers",
+     "saga_id   UInt64,\n  entity_id UInt64,\n  time      UInt32,\n  source_id UInt64,\n  position  UInt64,\n"
+     "  mentions  UInt32,\n  readers   UInt32",
+     "ReplacingMergeTree", "", "(saga_id, entity_id, time, source_id, position)", "source_id"},
+    {"dead_letter",
+     "source_id     UInt64,\n  position      UInt64,\n  line          UInt64,\n  reason        String,\n"
+     "  detail        String,\n  excerpt       String,\n  payload_bytes UInt64,\n  received_at   Int64",
+     "ReplacingMergeTree", "", "(source_id, position)", "source_id"},
 };
+
+const TableSpec kSchemaVersion = {
+    "schema_version", "version UInt32, description String, applied_at Int64", "MergeTree", "", "version", "version"};
 
 constexpr const char* kFactTables[] = {"fact_event", "fact_readers", "dead_letter"};
 
@@ -191,7 +166,6 @@ Result<int> SchemaVersion(ClickHouseClient& client) {
 }
 
 Status Migrate(ClickHouseClient& client, Retrier& retrier) {
-  const std::string& db = client.config().database;  // a plain identifier: no quoting needed
   // Up to date: no DDL at all, so that a login without DDL rights (the run
   // role of docs/clickhouse.md, after `sagaflow migrate`) can start.
   Result<int> before = Status::Internal("unset");
@@ -201,10 +175,10 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
   }));
   if (before.ok() && *before == LatestSchemaVersion()) return Status::Ok();
   SAGAFLOW_RETURN_IF_ERROR(
-      Exec(client, retrier, "create database", "CREATE DATABASE IF NOT EXISTS " + db, /*use_database=*/false));
-  SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, "create schema_version",
-                                "CREATE TABLE IF NOT EXISTS schema_version (version UInt32, description String, "
-                                "applied_at Int64) ENGINE = MergeTree ORDER BY version"));
+      Exec(client, retrier, "create database", CreateDatabase(client.config()), /*use_database=*/false));
+  for (const std::string& sql : CreateTable(kSchemaVersion, client.config())) {
+    SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, "create schema_version", sql));
+  }
   Result<int> current = Status::Internal("unset");
   SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read schema version", [&] {
     current = SchemaVersion(client);
@@ -217,8 +191,10 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
   }
   for (const Migration& m : Migrations()) {
     if (m.version <= *current) continue;
-    for (const std::string& sql : m.statements) {
-      SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, fmt::format("migration {}", m.version), sql));
+    for (const TableSpec& table : m.tables) {
+      for (const std::string& sql : CreateTable(table, client.config())) {
+        SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, fmt::format("migration {}", m.version), sql));
+      }
     }
     if (m.backfill) SAGAFLOW_RETURN_IF_ERROR(m.backfill(client, retrier));
     // Recorded last: a migration cut short is re-run whole next time
@@ -248,6 +224,8 @@ Result<ServerFeatures> DetectFeatures(ClickHouseClient& client) {
 
 Status EnableInsertDeduplication(ClickHouseClient& client, const ServerFeatures& features) {
   if (!features.insert_deduplication_token || !features.non_replicated_deduplication_window) return Status::Ok();
+  // A cluster's tables are replicated: they deduplicate inserts already.
+  if (!client.config().cluster.empty()) return Status::Ok();
   for (const char* table : kFactTables) {
     // Replicated tables (an operator's choice) deduplicate already.
     auto engine =

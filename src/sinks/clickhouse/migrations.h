@@ -9,13 +9,15 @@
 // of idempotent statements (CREATE ... IF NOT EXISTS), recorded in
 // schema_version only after all of them succeeded: a migration interrupted
 // halfway, or run by two processes at once, is simply completed by the next
-// start. Migrations only add; none drops or rewrites stored facts.
+// start. Migrations only add; none drops or rewrites stored facts. On a
+// cluster every statement runs ON CLUSTER (cluster.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "sinks/clickhouse/clickhouse_client.h"
+#include "sinks/clickhouse/cluster.h"
 #include "sinks/clickhouse/retry.h"
 
 namespace sagaflow::sinks::clickhouse {
@@ -23,9 +25,9 @@ namespace sagaflow::sinks::clickhouse {
 struct Migration {
   int version;
   const char* description;
-  std::vector<std::string> statements;
+  std::vector<TableSpec> tables;  // created where the store lives (cluster.h)
   // Builds derived data for the facts already stored (idempotent: run
-  // again, it changes no answer), after `statements`; nullptr if none.
+  // again, it changes no answer), after `tables`; nullptr if none.
   Status (*backfill)(ClickHouseClient& client, Retrier& retrier) = nullptr;
 };
 

@@ -49,29 +49,20 @@ const std::vector<const char*>& RollupTables() {
   return kNames;
 }
 
-std::vector<std::string> RollupSchema() {
-  std::vector<std::string> out;
+std::vector<TableSpec> RollupSchema() {
+  std::vector<TableSpec> out;
   for (const Table& t : kTables) {
-    out.push_back(t.entity ? fmt::format(R"sql(CREATE TABLE IF NOT EXISTS {} (
-  saga_id   UInt64,
-  bucket    UInt32,
-  entity_id UInt64,
-  source_id UInt64,
-  mentions  UInt64,
-  readers   UInt64,
-  events    UInt64,
-  upto      UInt64
-) ENGINE = ReplacingMergeTree(upto) ORDER BY (saga_id, bucket, entity_id, source_id))sql",
-                                         t.name)
-                           : fmt::format(R"sql(CREATE TABLE IF NOT EXISTS {} (
-  bucket    UInt32,
-  saga_id   UInt64,
-  source_id UInt64,
-  events    UInt64,
-  readers   UInt64,
-  upto      UInt64
-) ENGINE = ReplacingMergeTree(upto) ORDER BY (bucket, saga_id, source_id))sql",
-                                         t.name));
+    // Sharded by stream: a stream's prefixes stay on the shard of its facts.
+    out.push_back(t.entity
+                      ? TableSpec{t.name,
+                                  "saga_id   UInt64,\n  bucket    UInt32,\n  entity_id UInt64,\n"
+                                  "  source_id UInt64,\n  mentions  UInt64,\n  readers   UInt64,\n"
+                                  "  events    UInt64,\n  upto      UInt64",
+                                  "ReplacingMergeTree", "upto", "(saga_id, bucket, entity_id, source_id)", "source_id"}
+                      : TableSpec{t.name,
+                                  "bucket    UInt32,\n  saga_id   UInt64,\n  source_id UInt64,\n"
+                                  "  events    UInt64,\n  readers   UInt64,\n  upto      UInt64",
+                                  "ReplacingMergeTree", "upto", "(bucket, saga_id, source_id)", "source_id"});
   }
   return out;
 }

@@ -21,6 +21,7 @@
 
 #include "pipeline/sink.h"
 #include "query/rollup_plan.h"
+#include "sinks/clickhouse/cluster.h"
 #include "util/status.h"
 
 namespace sagaflow::sinks::clickhouse {
@@ -28,8 +29,8 @@ namespace sagaflow::sinks::clickhouse {
 // rollup_entity_hour, rollup_entity_day, rollup_saga_hour, rollup_saga_day.
 const std::vector<const char*>& RollupTables();
 
-// CREATE statements of the rollup tables (migration 2).
-std::vector<std::string> RollupSchema();
+// The rollup tables (migration 2).
+std::vector<TableSpec> RollupSchema();
 
 // The backfill of `table` from the stored facts for times [begin, end)
 // (bucket-aligned): one INSERT ... SELECT whose rows are the prefixes of
