@@ -64,7 +64,9 @@ class SqliteSink final : public pipeline::Sink {
   };
   struct KeyHash {
     size_t operator()(const std::tuple<int64_t, int64_t, int64_t>& k) const noexcept {
-      return std::hash<int64_t>()(std::get<0>(k) * 1000003 ^ std::get<1>(k) * 7919 ^ std::get<2>(k));
+      // Unsigned: the products overflow on purpose (signed overflow is undefined).
+      const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
+      return std::hash<uint64_t>()(u(std::get<0>(k)) * 1000003 ^ u(std::get<1>(k)) * 7919 ^ u(std::get<2>(k)));
     }
   };
   std::unordered_map<std::tuple<int64_t, int64_t, int64_t>, Sums, KeyHash> entity_hours_;  // (saga, hour, entity)
