@@ -109,7 +109,7 @@ TEST_F(KafkaClusterTest, SurvivesAReplicaAndZooKeeperRestartAnsweringEveryQueryA
     Local(nodes[node], db, "SYSTEM SYNC REPLICA fact_event_local");
     Local(nodes[node], db, "SYSTEM SYNC REPLICA fact_readers_local");
   }
-  for (int shard : {0, 1}) {
+  for (size_t shard : {0U, 1U}) {
     for (const char* sql :
          {"SELECT count(), uniqExact(source_id, position, entity_id) FROM fact_readers_local",
           "SELECT count(), uniqExact(bucket, saga_id, source_id, upto) FROM rollup_saga_hour_local"}) {
