@@ -70,7 +70,9 @@ std::unique_ptr<server::HttpService> StartProbes(const RunOptions& o, const pipe
   server::HttpServiceOptions h;
   h.host = o.http_host;
   h.port = o.http_port;
-  h.threads = 4;
+  // The pipeline has the cores; probes and scrapes need little.
+  h.io_threads = 1;
+  h.threads = 2;
   auto http = std::make_unique<server::HttpService>(h);
   http->metrics().AddCollector(server::PipelineCollector(counters));
   http->metrics().AddCollector(server::BatchLatencyCollector(counters));

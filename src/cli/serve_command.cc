@@ -27,6 +27,7 @@ struct ServeOptions {
   server::ApiServerOptions api;
   double read_timeout_s = 5;
   double write_timeout_s = 5;
+  double idle_timeout_s = 5;
 };
 
 // Turns the first SIGINT/SIGTERM into service->Stop(); the second exits.
@@ -70,6 +71,7 @@ class StopSignals {
 int RunServe(ServeOptions o) {
   o.api.http.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.read_timeout_s * 1000));
   o.api.http.write_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.write_timeout_s * 1000));
+  o.api.http.keep_alive_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.idle_timeout_s * 1000));
   if (!o.api.store.empty()) {
     if (auto uri = pipeline::ParseStoreUri(o.api.store); !uri.ok()) {
       spdlog::error("serve: {}", uri.status().ToString());
@@ -92,8 +94,9 @@ int RunServe(ServeOptions o) {
   const std::string address = fmt::format("http://{}:{}", o.api.http.host, http.port());
   std::printf("%s\n", address.c_str());
   std::fflush(stdout);
-  spdlog::info("serve: listening on {} ({} worker threads{}{})", address, o.api.http.threads,
-               o.api.http.api_token.empty() ? ", no API token" : ", API token required",
+  spdlog::info("serve: listening on {} ({} I/O threads, {} store threads{}{})", address,
+               o.api.http.io_threads == 0 ? std::thread::hardware_concurrency() : o.api.http.io_threads,
+               o.api.http.threads, o.api.http.api_token.empty() ? ", no API token" : ", API token required",
                o.api.store.empty() ? ", no store" : ", store " + RedactUri(o.api.store));
   {
     StopSignals signals(set, &http);
@@ -133,16 +136,39 @@ void AddServeCommand(CLI::App& app) {
       ->envname("SAGAFLOW_PORT")
       ->check(InRange(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--threads", h.threads, "Worker threads = connections served at once")
+  cmd->add_option("--threads", h.threads,
+                  "Threads for the routes that wait on the store (analytics, /readyz) = store queries at once")
       ->envname("SAGAFLOW_HTTP_THREADS")
       ->check(InRange(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--io-threads", h.io_threads, "Threads serving the connections and /predict (0: one per core)")
+      ->envname("SAGAFLOW_HTTP_IO_THREADS")
+      ->check(InRange(0, 1024))
+      ->capture_default_str();
+  cmd->add_option("--max-connections", h.max_connections, "Connections open at once (then accepting pauses)")
+      ->envname("SAGAFLOW_MAX_CONNECTIONS")
+      ->check(InRange(1, 1000000))
       ->capture_default_str();
   cmd->add_option("--max-body-bytes", h.max_body_bytes, "Largest request body (413 beyond)")
       ->envname("SAGAFLOW_MAX_BODY_BYTES")
       ->check(InRange(size_t{64}, size_t{1} << 30))
       ->capture_default_str();
-  cmd->add_option("--read-timeout", o->read_timeout_s, "Seconds a client may stay silent while sending a request")
+  cmd->add_option("--max-header-bytes", h.max_header_bytes,
+                  "Largest request header, request line included (431 beyond)")
+      ->envname("SAGAFLOW_MAX_HEADER_BYTES")
+      ->check(InRange(size_t{1024}, size_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--max-headers", h.max_header_fields, "Most header fields in a request (431 beyond)")
+      ->envname("SAGAFLOW_MAX_HEADERS")
+      ->check(InRange(size_t{8}, size_t{10000}))
+      ->capture_default_str();
+  cmd->add_option("--read-timeout", o->read_timeout_s,
+                  "Seconds a client has to send a request's header, and may pause while sending its body")
       ->envname("SAGAFLOW_READ_TIMEOUT")
+      ->check(InRange(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", o->idle_timeout_s, "Seconds an idle keep-alive connection stays open")
+      ->envname("SAGAFLOW_IDLE_TIMEOUT")
       ->check(InRange(0.01, 3600.0))
       ->capture_default_str();
   cmd->add_option("--write-timeout", o->write_timeout_s, "Seconds a client may take to accept a response")

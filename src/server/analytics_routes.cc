@@ -42,8 +42,8 @@ class Params {
  public:
   // Fails (400 written) on a name not in `allowed`, a repeated name, a value
   // that is not UTF-8 or longer than kMaxParamBytes.
-  static std::optional<Params> Check(const httplib::Request& req, const std::vector<std::string_view>& allowed,
-                                     httplib::Response& res) {
+  static std::optional<Params> Check(const HttpRequest& req, const std::vector<std::string_view>& allowed,
+                                     HttpResponse& res) {
     Params p;
     for (const auto& [name, value] : req.params) {
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
@@ -53,7 +53,7 @@ class Params {
                   fmt::format("unknown parameter \"{}\" (accepted: {})", name, names.empty() ? "none" : names));
         return std::nullopt;
       }
-      if (req.params.count(name) > 1) {
+      if (req.ParamCount(name) > 1) {
         SendError(res, 400, fmt::format("parameter \"{}\" given more than once", name));
         return std::nullopt;
       }
@@ -71,12 +71,13 @@ class Params {
   }
 
   std::optional<std::string> Get(const char* name) const {
-    if (!req_->has_param(name)) return std::nullopt;
-    return req_->get_param_value(name);
+    auto v = req_->Param(name);
+    if (!v) return std::nullopt;
+    return std::string(*v);
   }
 
   // from/to as a TimeRange.
-  bool Range(query::TimeRange* r, httplib::Response& res) const {
+  bool Range(query::TimeRange* r, HttpResponse& res) const {
     for (const char* name : {"from", "to"}) {
       auto v = Get(name);
       if (!v) continue;
@@ -94,7 +95,7 @@ class Params {
     return true;
   }
 
-  bool Bucket(query::Bucket* b, httplib::Response& res) const {
+  bool Bucket(query::Bucket* b, HttpResponse& res) const {
     auto v = Get("bucket");
     if (!v || *v == "day") {
       *b = query::Bucket::kDay;
@@ -107,7 +108,7 @@ class Params {
     return true;
   }
 
-  bool Int(const char* name, int64_t lo, int64_t hi, int64_t* out, httplib::Response& res) const {
+  bool Int(const char* name, int64_t lo, int64_t hi, int64_t* out, HttpResponse& res) const {
     auto v = Get(name);
     if (!v) return true;
     int64_t n = 0;
@@ -120,7 +121,7 @@ class Params {
     return true;
   }
 
-  bool Required(const char* name, std::string* out, httplib::Response& res) const {
+  bool Required(const char* name, std::string* out, HttpResponse& res) const {
     auto v = Get(name);
     if (!v || v->empty()) {
       SendError(res, 400, fmt::format("parameter \"{}\" is required", name));
@@ -131,7 +132,7 @@ class Params {
   }
 
  private:
-  const httplib::Request* req_ = nullptr;
+  const HttpRequest* req_ = nullptr;
 };
 
 // HTTP status for a failed analytics call.
@@ -152,7 +153,7 @@ int StatusFor(const Status& st) {
 }
 
 template <typename Rows>
-void Reply(const Result<Rows>& rows, AnalyticsPool::Lease& lease, httplib::Response& res) {
+void Reply(const Result<Rows>& rows, AnalyticsPool::Lease& lease, HttpResponse& res) {
   if (!rows.ok()) {
     const int status = StatusFor(rows.status());
     if (status >= 500) lease.Discard();
@@ -162,14 +163,14 @@ void Reply(const Result<Rows>& rows, AnalyticsPool::Lease& lease, httplib::Respo
   SendJson(res, 200, query::Render(query::ToTable(*rows), query::Format::kJson));
 }
 
-using Query = std::function<void(const Params&, AnalyticsPool::Lease&, httplib::Response&)>;
+using Query = std::function<void(const Params&, AnalyticsPool::Lease&, HttpResponse&)>;
 
 void Add(HttpService* service, const std::shared_ptr<AnalyticsPool>& pool, const char* path,
          std::vector<std::string_view> params, Query query) {
   service->AddRoute(
       {"GET", path, Access::kToken,
-       [pool, params = std::move(params), query = std::move(query)](const HttpRequest& req, httplib::Response& res) {
-         auto p = Params::Check(req.http, params, res);
+       [pool, params = std::move(params), query = std::move(query)](const HttpRequest& req, HttpResponse& res) {
+         auto p = Params::Check(req, params, res);
          if (!p) return;
          if (!pool) {
            SendError(res, 503, "no store configured (serve --store sqlite:PATH|clickhouse://...)");
@@ -181,14 +182,15 @@ void Add(HttpService* service, const std::shared_ptr<AnalyticsPool>& pool, const
            return;
          }
          query(*p, *lease, res);
-       }});
+       },
+       /*blocking=*/true});
 }
 
 }  // namespace
 
 void AddAnalyticsRoutes(const std::shared_ptr<AnalyticsPool>& pool, HttpService* service) {
   Add(service, pool, "/v1/top-entities", {"saga", "from", "to", "limit", "by"},
-      [](const Params& p, AnalyticsPool::Lease& a, httplib::Response& res) {
+      [](const Params& p, AnalyticsPool::Lease& a, HttpResponse& res) {
         query::TopEntitiesQuery q;
         if (!p.Required("saga", &q.saga, res) || !p.Range(&q.range, res) ||
             !p.Int("limit", 0, kMaxTopEntitiesLimit, &q.limit, res)) {
@@ -203,13 +205,13 @@ void AddAnalyticsRoutes(const std::shared_ptr<AnalyticsPool>& pool, HttpService*
         }
         Reply(a->TopEntities(q), a, res);
       });
-  Add(service, pool, "/v1/sagas", {"from", "to"}, [](const Params& p, AnalyticsPool::Lease& a, httplib::Response& res) {
+  Add(service, pool, "/v1/sagas", {"from", "to"}, [](const Params& p, AnalyticsPool::Lease& a, HttpResponse& res) {
     query::TimeRange range;
     if (!p.Range(&range, res)) return;
     Reply(a->Sagas(range), a, res);
   });
   Add(service, pool, "/v1/trend", {"entity", "saga", "bucket", "from", "to"},
-      [](const Params& p, AnalyticsPool::Lease& a, httplib::Response& res) {
+      [](const Params& p, AnalyticsPool::Lease& a, HttpResponse& res) {
         query::TrendQuery q;
         if (!p.Required("entity", &q.entity, res) || !p.Bucket(&q.bucket, res) || !p.Range(&q.range, res)) return;
         if (auto saga = p.Get("saga")) {
@@ -222,14 +224,14 @@ void AddAnalyticsRoutes(const std::shared_ptr<AnalyticsPool>& pool, HttpService*
         Reply(a->Trend(q), a, res);
       });
   Add(service, pool, "/v1/saga-trend", {"bucket", "from", "to"},
-      [](const Params& p, AnalyticsPool::Lease& a, httplib::Response& res) {
+      [](const Params& p, AnalyticsPool::Lease& a, HttpResponse& res) {
         query::Bucket bucket;
         query::TimeRange range;
         if (!p.Bucket(&bucket, res) || !p.Range(&range, res)) return;
         Reply(a->SagaTrend(range, bucket), a, res);
       });
   Add(service, pool, "/v1/rejected", {"list", "limit"},
-      [](const Params& p, AnalyticsPool::Lease& a, httplib::Response& res) {
+      [](const Params& p, AnalyticsPool::Lease& a, HttpResponse& res) {
         auto list = p.Get("list");
         if (list && *list != "true" && *list != "false") {
           SendError(res, 400, fmt::format("parameter \"list\" must be true or false, not \"{}\"", *list));

@@ -9,17 +9,17 @@ namespace sagaflow::server {
 namespace {
 
 void AddDashboardRoutes(HttpService* service) {
-  auto serve = [](const HttpRequest& req, httplib::Response& res) {
-    const StaticAsset* asset = FindDashboardAsset(req.http.path);
+  auto serve = [](const HttpRequest& req, HttpResponse& res) {
+    const StaticAsset* asset = FindDashboardAsset(req.path);
     if (!asset) {
-      SendError(res, 404, "no dashboard asset " + req.http.path);
+      SendError(res, 404, "no dashboard asset " + req.path);
       return;
     }
     res.status = 200;
     // The page is small and names its assets without a version: revalidate.
-    res.set_header("Cache-Control", req.http.path == "/" ? "no-cache" : "public, max-age=300");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_content(std::string(asset->body), std::string(asset->content_type));
+    res.SetHeader("Cache-Control", req.path == "/" ? "no-cache" : "public, max-age=300");
+    res.SetHeader("X-Content-Type-Options", "nosniff");
+    res.SetContent(std::string(asset->body), std::string(asset->content_type));
   };
   service->AddRoute({"GET", "/", Access::kPublic, serve});
   service->AddRoute({"GET", "/assets/*", Access::kPublic, serve});
@@ -58,7 +58,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ApiServerOptions& opt
   const std::string openapi = OpenApiDocument(
       {s->model_->classifier.labels(), !options.http.api_token.empty(), options.http.metrics_require_auth});
   http.AddRoute({"GET", "/openapi.json", Access::kToken,
-                 [openapi](const HttpRequest&, httplib::Response& res) { SendJson(res, 200, openapi); }});
+                 [openapi](const HttpRequest&, HttpResponse& res) { SendJson(res, 200, openapi); }});
   AddDashboardRoutes(&http);
   return s;
 }

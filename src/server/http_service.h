@@ -1,37 +1,47 @@
-// HttpService: the HTTP server under `serve` and `run --http-port`, on
-// cpp-httplib. It owns the listening socket, a fixed pool of worker threads
-// and the route table, and applies what every route shares:
+// HttpService: the HTTP/1.1 server under `serve` and `run --http-port`, on
+// Boost.Asio with Boost.Beast's request parser. It owns the listening
+// socket, the I/O threads, a pool for routes that wait on a store, and the
+// route table, and applies what every route shares:
+//   - a strict front (docs/http-api.md, "Strictness"): ambiguous framing
+//     (Content-Length twice or with Transfer-Encoding, a transfer coding
+//     other than chunked), malformed request or header lines, control bytes
+//     in a header, obs-fold, no or two Host headers: 400 and the connection
+//     closed; more than max_header_fields fields or max_header_bytes of
+//     header: 431; pipelined requests answered in order;
+//   - deadlines: a request's header must arrive within read_timeout of its
+//     first byte (a slowloris client is closed, 408), its body keep coming
+//     (read_timeout per read, body_timeout in all), an idle keep-alive
+//     connection closes after keep_alive_timeout. A waiting connection holds
+//     no thread: I/O is asynchronous;
 //   - routing: unknown path 404, known path with another method 405 (+Allow);
 //   - auth: with an API token, every route not marked public requires
 //     "Authorization: Bearer <token>" (401 + WWW-Authenticate otherwise),
 //     compared in constant time;
 //   - bodies (POST): Content-Type must be application/json (415), at most
-//     max_body_bytes (413; checked on Content-Length before reading and again
-//     while reading, also for chunked and compressed bodies);
+//     max_body_bytes (413; checked on Content-Length before reading, while
+//     reading a chunked body, and while undoing gzip/deflate/br);
 //   - errors: every 4xx/5xx is JSON {"error": {"code": N, "message": "..."}};
 //   - metrics: requests by route, method and code, latency per route,
 //     errors by code, requests in flight (MetricsRegistry below), the
 //     process families and sagaflow_build_info (server/process_metrics.h);
 //     a debug log line per request on stderr.
 //
-// Threads: each worker serves one connection at a time (httplib's model):
-// `threads` bounds the connections served at once, max_queued_connections
-// the accepted ones waiting; beyond that the accept loop waits (the kernel's
-// backlog holds new connections). A client silent for read_timeout while
-// sending a request is dropped.
+// Threads: io_threads threads run the connections and the routes that
+// answer from memory (/predict: microseconds) inline; routes marked
+// `blocking` (analytics and /readyz, which wait on a store) run on a pool of
+// `threads` workers, so a slow query never holds an I/O thread and the fast
+// routes keep answering. At most max_connections connections are open;
+// beyond that accepting pauses (the kernel's backlog holds new ones).
 #pragma once
 
-#include <httplib.h>
-
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "server/http_message.h"
 #include "server/metrics.h"
 #include "util/status.h"
 
@@ -42,20 +52,28 @@ struct HttpServiceOptions {
   std::string host = "127.0.0.1";
   // TCP port; 0 = a free port chosen by the kernel (HttpService::port()).
   int port = 8080;
-  // Largest request body accepted (413 beyond), after decompression.
+  // Largest request body accepted (413 beyond), before and after decoding.
   size_t max_body_bytes = size_t{1} << 20;
-  // Worker threads = connections served at once (keep-alive connections
-  // hold theirs between requests, up to keep_alive_timeout).
+  // Largest request header (request line and fields) and most header
+  // fields: 431 beyond (414 when the request line alone is too long).
+  size_t max_header_bytes = size_t{16} << 10;
+  size_t max_header_fields = 100;
+  // Threads for the blocking routes (analytics queries at once).
   size_t threads = 16;
-  // Accepted connections waiting for a worker before accepting pauses.
-  size_t max_queued_connections = 256;
-  // A connection that sends nothing for this long while a request is being
-  // read (or does not take the response for write_timeout) is dropped.
+  // Threads running the connections; 0 = one per core.
+  size_t io_threads = 0;
+  // Connections open at once; beyond, accepting pauses.
+  size_t max_connections = 1024;
+  // A request's header must arrive within read_timeout of its first byte;
+  // its body may pause at most read_timeout between reads and must arrive
+  // within body_timeout; a response not taken within write_timeout is
+  // dropped with its connection.
   std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds body_timeout{60000};
   std::chrono::milliseconds write_timeout{5000};
   // Idle keep-alive connections close after this; a connection serves at
   // most keep_alive_max_requests requests.
-  std::chrono::seconds keep_alive_timeout{5};
+  std::chrono::milliseconds keep_alive_timeout{5000};
   size_t keep_alive_max_requests = 100000;
   // Non-empty: every route but the public ones (/healthz, the dashboard's
   // static files; /metrics unless metrics_require_auth) requires
@@ -65,14 +83,7 @@ struct HttpServiceOptions {
   bool metrics_require_auth = false;
 };
 
-// What a handler sees of a request: httplib's request (path, params,
-// headers) and the body, already size-checked (POST routes only).
-struct HttpRequest {
-  const httplib::Request& http;
-  std::string_view body;
-};
-
-using HttpHandler = std::function<void(const HttpRequest& req, httplib::Response& res)>;
+using HttpHandler = std::function<void(const HttpRequest& req, HttpResponse& res)>;
 
 enum class Access {
   kToken,    // requires the API token when one is configured
@@ -86,13 +97,10 @@ struct Route {
   std::string path;    // exact path, or a prefix ending in '*' ("/assets/*")
   Access access = Access::kToken;
   HttpHandler handler;
+  // Waits on something slow (a store): runs on the worker pool, not on an
+  // I/O thread.
+  bool blocking = false;
 };
-
-// Writes `body` (a JSON document) with the status.
-void SendJson(httplib::Response& res, int status, const std::string& body);
-// Writes {"error": {"code": status, "message": message}}; invalid UTF-8 in
-// the message (echoed input) is replaced by U+FFFD.
-void SendError(httplib::Response& res, int status, std::string_view message);
 
 class HttpService {
  public:
@@ -105,7 +113,7 @@ class HttpService {
   void AddRoute(Route route);
   // GET /healthz (200 while the process serves; public), GET /readyz (200
   // when `ready` returns OK, else 503, naming why to callers with the token;
-  // public, for probes; called per probe, from a worker thread) and GET
+  // public, for probes; called per probe, on the worker pool) and GET
   // /metrics (the registry's exposition).
   void AddProbes(std::function<Status()> ready);
 
@@ -122,29 +130,20 @@ class HttpService {
   Status Run();
   // Bind() if needed, then Run() on a background thread (tests, `run`).
   Status Start();
-  // Stops accepting; Run() returns after in-flight requests. Thread-safe,
-  // idempotent, callable before Run() starts (Run() then returns at once).
-  // Not async-signal-safe: call it from a thread that waits for signals.
+  // Stops accepting and closes idle connections; Run() returns once the
+  // requests in flight are answered. Thread-safe, idempotent, callable
+  // before Run() starts (Run() then returns at once). Not
+  // async-signal-safe: call it from a thread that waits for signals.
   void Stop();
 
- private:
-  struct Metrics;
-  void Dispatch(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader);
-  void Log(const httplib::Request& req, const httplib::Response& res);
-  // No API token configured, or the request carries it.
-  bool Authorized(const httplib::Request& req) const;
+  // What the connections share (http_service.cc).
+  struct Impl;
 
+ private:
   HttpServiceOptions options_;
-  httplib::Server server_;
-  std::vector<Route> routes_;
   MetricsRegistry metrics_;
-  std::unique_ptr<Metrics> m_;
+  std::unique_ptr<Impl> impl_;
   int port_ = 0;
-  bool bound_ = false;
-  bool ran_ = false;
-  std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> listening_{false};
-  std::atomic<bool> stop_sent_{false};
   std::thread thread_;
 };
 

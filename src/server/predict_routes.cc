@@ -20,7 +20,7 @@ thread_local simdjson::dom::parser tls_parser;
 
 // Parses a request body that must be a JSON object; on failure writes the
 // 400 and returns false.
-bool ParseObject(std::string_view body, simdjson::dom::object* obj, httplib::Response& res) {
+bool ParseObject(std::string_view body, simdjson::dom::object* obj, HttpResponse& res) {
   simdjson::dom::element root;
   if (auto error = tls_parser.parse(body.data(), body.size()).get(root)) {
     if (error == simdjson::UTF8_ERROR) {
@@ -40,8 +40,7 @@ bool ParseObject(std::string_view body, simdjson::dom::object* obj, httplib::Res
 }
 
 // The string member `key`; on a missing or mistyped one writes the 400.
-bool StringField(const simdjson::dom::object& obj, std::string_view key, std::string_view* out,
-                 httplib::Response& res) {
+bool StringField(const simdjson::dom::object& obj, std::string_view key, std::string_view* out, HttpResponse& res) {
   simdjson::dom::element e;
   if (obj.at_key(key).get(e)) {
     SendError(res, 400, fmt::format("missing field \"{}\" (a string)", key));
@@ -92,7 +91,7 @@ class TextRoutes {
     return label;
   }
 
-  void HandlePredict(const HttpRequest& req, httplib::Response& res) const {
+  void HandlePredict(const HttpRequest& req, HttpResponse& res) const {
     simdjson::dom::object obj;
     std::string_view text;
     if (!ParseObject(req.body, &obj, res) || !StringField(obj, "text", &text, res)) return;
@@ -100,10 +99,10 @@ class TextRoutes {
     std::vector<double> scores;
     Predict(text, &out, &scores, nullptr);
     out.push_back('}');
-    SendJson(res, 200, out);
+    SendJson(res, 200, std::move(out));
   }
 
-  void HandleV1Predict(const HttpRequest& req, httplib::Response& res) const {
+  void HandleV1Predict(const HttpRequest& req, HttpResponse& res) const {
     simdjson::dom::object obj;
     if (!ParseObject(req.body, &obj, res)) return;
     simdjson::dom::element texts;
@@ -121,7 +120,7 @@ class TextRoutes {
       if (!StringField(obj, "text", &text, res)) return;
       Predict(text, &out, &scores, nullptr);
       out.push_back('}');
-      SendJson(res, 200, out);
+      SendJson(res, 200, std::move(out));
       return;
     }
     simdjson::dom::array list;
@@ -146,10 +145,10 @@ class TextRoutes {
       out.push_back('}');
     }
     out.append("]}");
-    SendJson(res, 200, out);
+    SendJson(res, 200, std::move(out));
   }
 
-  void HandleAnalyze(const HttpRequest& req, httplib::Response& res) const {
+  void HandleAnalyze(const HttpRequest& req, HttpResponse& res) const {
     simdjson::dom::object obj;
     std::string_view text;
     if (!ParseObject(req.body, &obj, res) || !StringField(obj, "text", &text, res)) return;
@@ -179,7 +178,7 @@ class TextRoutes {
       out.append(fmt::format(":{}", mentions[i].second));
     }
     out.append("}}");
-    SendJson(res, 200, out);
+    SendJson(res, 200, std::move(out));
   }
 
  private:
@@ -192,11 +191,11 @@ class TextRoutes {
 void AddPredictRoutes(const pipeline::AnalysisModel& model, HttpService* service) {
   auto routes = std::make_shared<TextRoutes>(model);
   service->AddRoute({"POST", "/predict", Access::kToken,
-                     [routes](const HttpRequest& req, httplib::Response& res) { routes->HandlePredict(req, res); }});
+                     [routes](const HttpRequest& req, HttpResponse& res) { routes->HandlePredict(req, res); }});
   service->AddRoute({"POST", "/v1/predict", Access::kToken,
-                     [routes](const HttpRequest& req, httplib::Response& res) { routes->HandleV1Predict(req, res); }});
+                     [routes](const HttpRequest& req, HttpResponse& res) { routes->HandleV1Predict(req, res); }});
   service->AddRoute({"POST", "/v1/analyze", Access::kToken,
-                     [routes](const HttpRequest& req, httplib::Response& res) { routes->HandleAnalyze(req, res); }});
+                     [routes](const HttpRequest& req, HttpResponse& res) { routes->HandleAnalyze(req, res); }});
 }
 
 }  // namespace sagaflow::server

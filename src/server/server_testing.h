@@ -1,14 +1,17 @@
 // Test helpers for the HTTP service: a model trained from data/sample, a
 // SQLite store filled by the pipeline from data/sample events (plus a few
-// invalid lines for the dead-letter table), and an ApiServer on a free port.
+// invalid lines for the dead-letter table), an ApiServer on a free port, and
+// ServerTest: a suite calling one over HTTP (cpp-httplib's client).
 #pragma once
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -17,12 +20,14 @@
 #include "pipeline/analysis_model.h"
 #include "pipeline/pipeline.h"
 #include "server/api_server.h"
+#include "sinks/sqlite/sqlite_analytics.h"
 #include "sinks/sqlite/sqlite_sink.h"
 #include "sources/file_source.h"
 #include "support/scratch_dir.h"
 #include "support/shared_data.h"
 #include "text/english_stop_words.h"
 #include "text/trainer.h"
+#include "text/unicode.h"
 
 namespace sagaflow::server::testing {
 
@@ -121,6 +126,83 @@ inline std::unique_ptr<ApiServer> StartServer(const SampleData& data, HttpServic
   Status st = (*s)->http().Start();
   EXPECT_TRUE(st.ok()) << st.ToString();
   return std::move(*s);
+}
+
+using json = nlohmann::json;
+
+// A suite with the sample model and store (built once) and, per test, an
+// ApiServer with Options() and a client for it.
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { data_ = testing::NewSampleData(); }
+  static void TearDownTestSuite() {
+    delete data_;
+    data_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_FALSE(HasFatalFailure());
+    server_ = testing::StartServer(*data_, Options());
+    ASSERT_NE(server_, nullptr);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->http().port());
+    client_->set_read_timeout(30, 0);
+  }
+  virtual HttpServiceOptions Options() { return {}; }
+
+  httplib::Result Post(const std::string& path, const std::string& body, const std::string& type = "application/json") {
+    return client_->Post(path, body, type);
+  }
+  httplib::Result Get(const std::string& path, const httplib::Params& params = {}) {
+    return client_->Get(path, params, httplib::Headers{});
+  }
+  static json Body(const httplib::Result& r) { return json::parse(r->body); }
+
+  // The response is the JSON error of `status`.
+  static void ExpectError(const httplib::Result& r, int status, const std::string& says = "") {
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, status) << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+    json j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r->body;
+    ASSERT_TRUE(j.contains("error")) << r->body;
+    EXPECT_EQ(j["error"]["code"], status);
+    ASSERT_TRUE(j["error"]["message"].is_string());
+    if (!says.empty()) {
+      EXPECT_NE(j["error"]["message"].get<std::string>().find(says), std::string::npos) << r->body;
+    }
+  }
+
+  static std::unique_ptr<sinks::sqlite::SqliteAnalytics> Analytics() {
+    auto a = sinks::sqlite::SqliteAnalytics::Open(data_->store);
+    EXPECT_TRUE(a.ok());
+    return std::move(*a);
+  }
+
+  inline static testing::SampleData* data_ = nullptr;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+// The texts of data/sample's test and edge files.
+inline std::vector<std::string> SampleTexts() {
+  std::vector<std::string> texts;
+  for (const char* f : {"test.jsonl", "edge.jsonl"}) {
+    std::istringstream in(testing::ReadFile(testing::SampleFile(f)));
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line, nullptr, false);  // edge.jsonl holds broken lines on purpose
+      if (j.is_object() && j.contains("text") && j["text"].is_string()) texts.push_back(j["text"]);
+    }
+  }
+  return texts;
+}
+
+// label + scores of the classifier, as /predict must answer them.
+inline json Expected(const text::Classifier& c, const std::string& text) {
+  if (text::IsBlank(text)) return {{"label", nullptr}, {"empty", true}};
+  std::vector<double> scores(c.labels().size());
+  int label = c.Predict(text, scores.data());
+  json s = json::object();
+  for (size_t k = 0; k < scores.size(); ++k) s[c.labels()[k]] = scores[k];
+  return {{"label", c.labels()[static_cast<size_t>(label)]}, {"scores", s}};
 }
 
 }  // namespace sagaflow::server::testing

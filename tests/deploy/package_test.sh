@@ -2,7 +2,7 @@
 # The Debian package installed on a clean Debian 12 (issue 14, item 3):
 #  1. `cpack -G DEB` in the build tree makes one .deb; its control file
 #     declares the runtime libraries dpkg-shlibdeps found (sqlite, rdkafka,
-#     curl, cpp-httplib, spdlog, fmt, simdjson) and holds the binary
+#     curl, zlib, brotli, spdlog, fmt, simdjson) and holds the binary
 #     (stripped), the dictionary, the sample texts and the docs;
 #  2. in a container of a fresh Debian 12 base (scripts/base-image, as the
 #     compose test), `apt-get install ./sagaflow_*.deb` pulls exactly those
@@ -42,7 +42,7 @@ deb="${debs[0]}"
 version="$("$build/sagaflow" --version)"
 depends="$(dpkg-deb --field "$deb" Depends)"
 echo "package: $(basename "$deb"), $(du -k "$deb" | cut -f1) KiB; Depends: $depends" >&2
-for lib in libsqlite3-0 librdkafka1 libcurl4 libcpp-httplib0.11 libspdlog1.10 libfmt9 libsimdjson14 ca-certificates; do
+for lib in libsqlite3-0 librdkafka1 libcurl4 zlib1g libbrotli1 libspdlog1.10 libfmt9 libsimdjson14 ca-certificates; do
   grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 ! grep -q -- '-dev\b' <<<"$depends" || fail "Depends has a -dev package: $depends"
