@@ -4,7 +4,8 @@
 # mechanism the broker does not speak fails fast with librdkafka's reason,
 # and secrets planted in every place a credential can be given (store URI,
 # --store-password and its variable, --api-token and its variable, Kafka
-# properties in the address and in the file, ${env:} and ${file:} values)
+# properties in the address and in the file, ${env:} and ${file:} values,
+# the settings file of --config)
 # appear in no output of success or failure paths: stdout, stderr (debug and
 # JSON logs), HTTP answers, the run summary and what the store keeps.
 #
@@ -27,9 +28,10 @@ pass() { echo "ok: $*" >&2; }
 # Every secret gets its own marker, so a leak names its way in.
 S_URI_PW=leak-uri-pw-7d1 S_FLAG_PW=leak-flag-pw-8e2 S_ENV_PW=leak-env-pw-9f3 S_TOKEN=leak-token-a04
 S_SASL_URI=leak-sasl-uri-b15 S_SASL_ENV=leak-sasl-env-c26 S_SASL_FILE=leak-sasl-file-d37 S_KEY_PW=leak-key-pw-e48
-S_TOKEN_ENV=leak-token-env-f59
+S_TOKEN_ENV=leak-token-env-f59 S_CONF_PW=leak-conf-pw-071 S_CONF_URI=leak-conf-uri-182 S_CONF_BAD=leak-conf-bad-293
+S_KAFKA_OK=leak-kafka-ok-3a4
 all_secrets=("$S_URI_PW" "$S_FLAG_PW" "$S_ENV_PW" "$S_TOKEN" "$S_SASL_URI" "$S_SASL_ENV" "$S_SASL_FILE" "$S_KEY_PW"
-  "$S_TOKEN_ENV")
+  "$S_TOKEN_ENV" "$S_CONF_PW" "$S_CONF_URI" "$S_CONF_BAD" "$S_KAFKA_OK")
 no_secrets() {  # FILE... : none holds a planted secret
   local f s
   for f in "$@"; do
@@ -195,7 +197,40 @@ run_bin query-ok 30 "$bin" query --store "sqlite:$work/ok.db" rejected --list --
 [ "$rc" = 0 ] || fail "query rejected --list exited $rc"
 if command -v sqlite3 >/dev/null; then sqlite3 "$work/ok.db" .dump >"$work/ok.dump"; else cp "$work/ok.db" "$work/ok.dump"; fi
 
-outputs=("$work"/*.out "$work"/*.err "$work/ok.dump")
+# 5. The settings file: a password and a store address with one, checked
+# by validate (its checklist and its JSON); a malformed line holding a
+# password is a usage error naming the file, not the value.
+cat >"$work/settings.toml" <<CONF
+store = "clickhouse://u:$S_CONF_URI@127.0.0.1:1/db?retry_give_up_s=1&connect_timeout_ms=200"
+store-password = "$S_CONF_PW"
+model = "$model"
+entities = "$entities"
+[serve]
+api-token = "$S_CONF_PW"
+CONF
+run_bin validate-conf 60 "$bin" validate --config "$work/settings.toml" --timeout 2
+[ "$rc" = 1 ] && grep -q 'settings.toml' "$work/validate-conf.out" && pass "validate --config with secrets: checklist" ||
+  fail "validate --config: $rc $(cat "$work/validate-conf.out" "$work/validate-conf.err")"
+run_bin validate-conf-json 60 "$bin" validate --config "$work/settings.toml" --timeout 2 --json
+[ "$rc" = 1 ] || fail "validate --config --json: $rc"
+printf 'store-password "%s"\n' "$S_CONF_BAD" >"$work/broken.toml"
+run_bin validate-broken 30 "$bin" --config "$work/broken.toml" validate
+[ "$rc" = 2 ] && grep -q 'broken.toml line 1' "$work/validate-broken.err" &&
+  pass "a malformed settings line is a usage error naming the file" ||
+  fail "malformed settings line: $rc $(cat "$work/validate-broken.err")"
+
+# 6. A Kafka address holding a SASL password on the plaintext listener
+# (librdkafka ignores it there): a success path whose stored source address
+# and summary must not show it.
+# (A new group reads the 20 records section 1 produced.)
+run_bin run-kafka-ok 120 "$bin" run --source "kafka://$broker/events?group=g9&sasl.password=$S_KAFKA_OK" \
+  --store "sqlite:$work/kafka-ok.db" --model "$model" --entities "$entities" --stop-when-idle 2 --summary json
+[ "$rc" = 0 ] && grep -q '"records":20' "$work/run-kafka-ok.out" && pass "run from an address holding a password" ||
+  fail "run from an address holding a password: $rc $(tail -5 "$work/run-kafka-ok.err")"
+if command -v sqlite3 >/dev/null; then sqlite3 "$work/kafka-ok.db" .dump >"$work/kafka-ok.dump"; else cp "$work/kafka-ok.db" "$work/kafka-ok.dump"; fi
+grep -a -q 'events' "$work/kafka-ok.dump" || fail "the stored rows do not name the Kafka stream (nothing to check)"
+
+outputs=("$work"/*.out "$work"/*.err "$work/ok.dump" "$work/kafka-ok.dump")
 for f in "$work/sasl.db" "$work/badca.db" "$work/http-answers.txt"; do [ -f "$f" ] && outputs+=("$f"); done
 no_secrets "${outputs[@]}"
 if [ "$failures" -gt 0 ]; then
