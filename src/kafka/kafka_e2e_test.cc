@@ -119,6 +119,11 @@ TEST_F(KafkaEndToEndTest, BrokerFaultsChangeNothing) {
   Fault("fail Fetch 3 _TRANSPORT");
   Fault("fail OffsetCommit 10 COORDINATOR_NOT_AVAILABLE");
   std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The outage waits for the producer: the dev broker (librdkafka 2.0.2's
+  // mock) does not deduplicate an idempotent producer's retries, so a batch
+  // in flight when it goes down can be appended twice (seen once in CI: 2,287
+  // records in the log for 2,286 produced). The faults are the consumer's.
+  ASSERT_EQ(producer->Wait(), 0) << ReadFile(Path("produce.log"));
   Fault("down 1");
   std::this_thread::sleep_for(std::chrono::seconds(3));
   Fault("up 1");
@@ -126,7 +131,6 @@ TEST_F(KafkaEndToEndTest, BrokerFaultsChangeNothing) {
   Fault("fail OffsetCommit 5 NOT_COORDINATOR");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   Fault("fail OffsetCommit 2 REBALANCE_IN_PROGRESS");
-  ASSERT_EQ(producer->Wait(), 0) << ReadFile(Path("produce.log"));
   ExpectClean(*consumer, "consumer");
   EXPECT_GT(StoredRows(Path("kafka.db")), 0);
   ExpectSameAsFileRun(Path("kafka.db"), "faults");
