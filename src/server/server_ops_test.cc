@@ -24,7 +24,6 @@ namespace sagaflow::server {
 namespace {
 
 using nlohmann::json;
-using testing::SampleData;
 using testing::SampleTexts;
 using testing::ServerTest;
 using testing::StartServer;

@@ -22,10 +22,8 @@ namespace {
 
 using nlohmann::json;
 using testing::Expected;
-using testing::SampleData;
 using testing::SampleTexts;
 using testing::ServerTest;
-using testing::StartServer;
 
 TEST_F(ServerTest, PredictEqualsTheClassifierForEverySampleText) {
   const text::Classifier& c = server_->model().classifier;
