@@ -9,6 +9,7 @@
 // one shard, and both replicas of each shard hold the same rows.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -20,6 +21,7 @@
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/clickhouse/clickhouse_testing.h"
 #include "sinks/clickhouse/cluster.h"
+#include "sinks/clickhouse/migrations.h"
 
 namespace sagaflow::kafka::testing {
 namespace {
@@ -169,6 +171,93 @@ TEST(ClickHouseCluster, RefusesAnUnknownClusterAQuorumAboveTheReplicasAndAMismat
   st = (*sink)->Prepare(pipeline::Dimensions{});
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << st.ToString();
   EXPECT_NE(st.ToString().find("on this server alone"), std::string::npos) << st.ToString();
+}
+
+// Every `run` migrates at start, so the consumers of one deployment migrate
+// a new store at the same moment, each through its own entry node, and
+// their ON CLUSTER statements meet in each node's DDL queue: all must
+// succeed and leave the whole schema on every node.
+TEST(ClickHouseCluster, ConsumersMigratingANewStoreAtOnceAllSucceed) {
+  SAGAFLOW_REQUIRE_CLUSTER(nodes);
+  for (int round = 0; round < 3; ++round) {
+    const std::string db = ch::testing::UniqueDatabase();
+    std::vector<Status> results(nodes.size());
+    std::vector<std::thread> migrations;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      migrations.emplace_back([&, i] {
+        auto config = ch::ParseClickHouseUri("clickhouse://" + nodes[i] + "/" + db + "?cluster=sagaflow");
+        auto sink = config.ok() ? ch::ClickHouseSink::Open(*config) : config.status();
+        results[i] = sink.ok() ? (*sink)->Prepare(pipeline::Dimensions{}) : sink.status();
+      });
+    }
+    for (auto& t : migrations) t.join();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      EXPECT_TRUE(results[i].ok()) << "round " << round << ", through " << nodes[i] << ": " << results[i].ToString();
+    }
+    const std::string tables = Local(
+        nodes[0], db,
+        "SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = '" + db + "' ORDER BY name)");
+    EXPECT_NE(tables.find("fact_readers_local"), std::string::npos) << tables;
+    for (const std::string& node : nodes) {
+      EXPECT_EQ(Local(node, db,
+                      "SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = '" + db +
+                          "' ORDER BY name)"),
+                tables)
+          << node;
+      EXPECT_EQ(Local(node, db, "SELECT max(version) FROM schema_version"),
+                std::to_string(ch::LatestSchemaVersion()) + "\n")
+          << node;
+    }
+  }
+}
+
+// A node or ZooKeeper failing in the middle of creating a replicated table
+// can leave the node's replica registered in ZooKeeper without the table
+// (the server writes the table's metadata after registering the replica),
+// and every CREATE fails there from then on (REPLICA_IS_ALREADY_EXISTS).
+// Made here as such a failure leaves it: fact_event_local created on s1r1
+// alone with the migration's own statement, then detached and its metadata
+// and data deleted. A migration through another node completes the schema on
+// every node, and s1r1 replicates its shard's rows again.
+TEST(ClickHouseCluster, AMigrationAttachesAReplicaLeftRegisteredWithoutItsTable) {
+  SAGAFLOW_REQUIRE_CLUSTER(nodes);
+  const std::string dir = std::getenv("SAGAFLOW_CLICKHOUSE_CLUSTER_DIR");
+  const std::string db = ch::testing::UniqueDatabase();
+  auto config = ch::ParseClickHouseUri("clickhouse://" + nodes[1] + "/" + db + "?cluster=sagaflow");
+  ASSERT_TRUE(config.ok());
+  const ch::TableSpec* fact_event = nullptr;
+  for (const ch::TableSpec& t : ch::Migrations().front().tables) {
+    if (std::string_view(t.name) == "fact_event") fact_event = &t;
+  }
+  ASSERT_NE(fact_event, nullptr);
+  std::string create = ch::CreateTable(*fact_event, *config).front();
+  create.replace(create.find(" ON CLUSTER sagaflow"), std::string_view(" ON CLUSTER sagaflow").size(), "");
+  {
+    auto s1r1 = ch::ParseClickHouseUri("clickhouse://" + nodes[0] + "/" + db);
+    auto client = ch::ClickHouseClient::Create(*s1r1);
+    ASSERT_TRUE(client.ok());
+    for (const std::string& sql : {"CREATE DATABASE " + db, create, "DETACH TABLE " + db + ".fact_event_local"}) {
+      auto r = (*client)->Query(sql, /*use_database=*/false);
+      ASSERT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+    }
+  }
+  std::filesystem::remove(dir + "/s1r1/data/metadata/" + db + "/fact_event_local.sql");
+  std::filesystem::remove_all(dir + "/s1r1/data/data/" + db + "/fact_event_local");
+
+  auto sink = ch::ClickHouseSink::Open(*config);
+  ASSERT_TRUE(sink.ok());
+  Status st = (*sink)->Prepare(pipeline::Dimensions{});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  for (const std::string& node : nodes) {
+    EXPECT_EQ(
+        Local(node, db, "SELECT count() FROM system.tables WHERE database = '" + db + "' AND name LIKE '%_local'"),
+        Local(nodes[3], db, "SELECT count() FROM system.tables WHERE database = '" + db + "' AND name LIKE '%_local'"))
+        << node;
+  }
+  // A row written on the other replica of shard 1 reaches s1r1.
+  Local(nodes[1], db, "INSERT INTO fact_event_local (source_id, position, article_id) VALUES (2, 7, 'attached')");
+  Local(nodes[0], db, "SYSTEM SYNC REPLICA fact_event_local");
+  EXPECT_EQ(Local(nodes[0], db, "SELECT article_id FROM fact_event_local"), "attached\n");
 }
 
 // With a replica of shard 1 down, an insert into shard 1 is not acknowledged

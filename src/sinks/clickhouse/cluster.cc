@@ -1,6 +1,7 @@
 #include "sinks/clickhouse/cluster.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -35,6 +36,36 @@ std::string CreateDatabase(const ClickHouseConfig& config) {
   return config.cluster.empty()
              ? "CREATE DATABASE IF NOT EXISTS " + config.database
              : fmt::format("CREATE DATABASE IF NOT EXISTS {} ON CLUSTER {}", config.database, config.cluster);
+}
+
+namespace {
+
+constexpr int kReplicaIsAlreadyExists = 253;
+
+Status RunDdl(ClickHouseClient& client, Retrier& retrier, std::string_view what, const std::string& sql) {
+  return retrier.Run(what, [&] {
+    auto r = client.Query(sql);
+    return r.ok() ? Status::Ok() : r.status();
+  });
+}
+
+}  // namespace
+
+Status EnsureTable(ClickHouseClient& client, Retrier& retrier, std::string_view what, const TableSpec& table) {
+  constexpr std::string_view kCreate = "CREATE";
+  for (const std::string& sql : CreateTable(table, client.config())) {
+    Status st = RunDdl(client, retrier, what, sql);
+    if (st.ok()) continue;
+    if (client.last_error_code() != kReplicaIsAlreadyExists) return st;
+    spdlog::warn(
+        "{}: {}: a replica of {} is registered in ZooKeeper without its table (a CREATE cut short by a "
+        "failure); attaching it: {}",
+        client.config().Describe(), what, table.name, st.message());
+    SAGAFLOW_RETURN_IF_ERROR(RunDdl(client, retrier, what, "ATTACH" + sql.substr(kCreate.size())));
+    // Now a no-op on every node, or the error that remains.
+    SAGAFLOW_RETURN_IF_ERROR(RunDdl(client, retrier, what, sql));
+  }
+  return Status::Ok();
 }
 
 Result<ClickHouseClient::Settings> ClusterWriteSettings(ClickHouseClient& client) {

@@ -20,6 +20,7 @@
 
 #include "sinks/clickhouse/clickhouse_client.h"
 #include "sinks/clickhouse/clickhouse_config.h"
+#include "sinks/clickhouse/retry.h"
 
 namespace sagaflow::sinks::clickhouse {
 
@@ -39,6 +40,17 @@ struct TableSpec {
 std::vector<std::string> CreateTable(const TableSpec& table, const ClickHouseConfig& config);
 // CREATE DATABASE IF NOT EXISTS, ON CLUSTER on a cluster.
 std::string CreateDatabase(const ClickHouseConfig& config);
+
+// Runs the statements of CreateTable in the current database, retrying
+// outages through `retrier`. On a cluster, a node or ZooKeeper failing in the
+// middle of creating a replicated table (a SIGKILL, a lost ZooKeeper session)
+// can leave the node's replica registered in ZooKeeper without the table on
+// the node; every later CREATE then fails there with REPLICA_IS_ALREADY_EXISTS
+// (253), the next migration's included. The same definition is then
+// ATTACHed (IF NOT EXISTS, ON CLUSTER): that node attaches the replica it
+// registered, which fetches its parts from the shard's other replicas, and
+// the nodes that have the table do nothing.
+Status EnsureTable(ClickHouseClient& client, Retrier& retrier, std::string_view what, const TableSpec& table);
 
 // The settings every request of a writer to a cluster store carries, checked
 // against the server's remote_servers (empty on one server):

@@ -63,15 +63,6 @@ const TableSpec kSchemaVersion = {
 
 constexpr const char* kFactTables[] = {"fact_event", "fact_readers", "dead_letter"};
 
-// Runs `sql` with retries; fails with the statement's context.
-Status Exec(ClickHouseClient& client, Retrier& retrier, std::string_view what, const std::string& sql,
-            bool use_database = true) {
-  return retrier.Run(what, [&] {
-    auto r = client.Query(sql, use_database);
-    return r.ok() ? Status::Ok() : r.status();
-  });
-}
-
 Result<bool> Exists(ClickHouseClient& client, const std::string& sql) {
   auto r = client.Query(sql + " FORMAT TabSeparated", false);
   if (!r.ok()) return r.status();
@@ -174,11 +165,11 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
     return before.ok() || before.status().code() == Status::Code::kNotFound ? Status::Ok() : before.status();
   }));
   if (before.ok() && *before == LatestSchemaVersion()) return Status::Ok();
-  SAGAFLOW_RETURN_IF_ERROR(
-      Exec(client, retrier, "create database", CreateDatabase(client.config()), /*use_database=*/false));
-  for (const std::string& sql : CreateTable(kSchemaVersion, client.config())) {
-    SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, "create schema_version", sql));
-  }
+  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("create database", [&] {
+    auto r = client.Query(CreateDatabase(client.config()), /*use_database=*/false);
+    return r.ok() ? Status::Ok() : r.status();
+  }));
+  SAGAFLOW_RETURN_IF_ERROR(EnsureTable(client, retrier, "create schema_version", kSchemaVersion));
   Result<int> current = Status::Internal("unset");
   SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read schema version", [&] {
     current = SchemaVersion(client);
@@ -192,9 +183,7 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
   for (const Migration& m : Migrations()) {
     if (m.version <= *current) continue;
     for (const TableSpec& table : m.tables) {
-      for (const std::string& sql : CreateTable(table, client.config())) {
-        SAGAFLOW_RETURN_IF_ERROR(Exec(client, retrier, fmt::format("migration {}", m.version), sql));
-      }
+      SAGAFLOW_RETURN_IF_ERROR(EnsureTable(client, retrier, fmt::format("migration {}", m.version), table));
     }
     if (m.backfill) SAGAFLOW_RETURN_IF_ERROR(m.backfill(client, retrier));
     // Recorded last: a migration cut short is re-run whole next time
