@@ -9,38 +9,12 @@
 #include <fstream>
 #include <iterator>
 
+#include "util/percent_decode.h"
 #include "util/redact.h"
 
 namespace sagaflow::kafka {
 
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// `what` names `s` in the error (a secret value is not echoed).
-Result<std::string> PercentDecode(std::string_view s, std::string_view what) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) {
-      return Status::InvalidArgument(fmt::format("bad percent escape in {}", what));
-    }
-    int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-    if (hi < 0 || lo < 0) return Status::InvalidArgument(fmt::format("bad percent escape in {}", what));
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 bool ValidTopic(std::string_view t) {
   if (t.empty() || t.size() > 249 || t == "." || t == "..") return false;
@@ -81,8 +55,8 @@ Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
     size_t eq = param.find('=');
     if (eq == std::string_view::npos) return invalid(fmt::format("parameter \"{}\" has no value", param));
     const std::string_view raw_name = param.substr(0, eq), raw_value = param.substr(eq + 1);
-    auto name = PercentDecode(raw_name, fmt::format("parameter name \"{}\"", raw_name));
-    auto value = PercentDecode(raw_value, IsSecretName(raw_name) ? fmt::format("the value of {}", raw_name)
+    auto name = PercentDecoded(raw_name, fmt::format("parameter name \"{}\"", raw_name));
+    auto value = PercentDecoded(raw_value, IsSecretName(raw_name) ? fmt::format("the value of {}", raw_name)
                                                                  : fmt::format("\"{}\"", raw_value));
     if (!name.ok()) return name.status();
     if (!value.ok()) return value.status();

@@ -24,10 +24,6 @@ struct Refusal {
   std::string message;
 };
 
-// Percent-decodes `in` into `out`; in a query `plus_is_space`. False when a
-// '%' is not followed by two hex digits.
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
-
 // Splits a request target into the decoded path and query parameters.
 // Accepts origin-form ("/p?q") and absolute-form ("http://host/p?q", which
 // RFC 9112 3.2.2 says a server must accept); anything else, or invalid

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "sinks/clickhouse/sql.h"
+#include "util/percent_decode.h"
 
 namespace sagaflow::sinks::clickhouse {
 
@@ -12,23 +13,6 @@ namespace {
 
 constexpr std::string_view kScheme = "clickhouse://";
 constexpr std::string_view kSecureScheme = "clickhouses://";
-
-Result<std::string> PercentDecode(std::string_view s, std::string_view what) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    unsigned v = 0;
-    if (i + 2 >= s.size() || std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
-      return Status::InvalidArgument(fmt::format("bad percent-escape in the {} of the store URI", what));
-    }
-    out.push_back(static_cast<char>(v));
-    i += 2;
-  }
-  return out;
-}
 
 // `uri` without its userinfo (which may hold a password), for messages.
 std::string Redacted(std::string_view uri) {
@@ -65,7 +49,7 @@ Status ParseOption(std::string_view name, std::string_view value, ClickHouseConf
   for (auto [option, field] : {std::pair{"ca_file", &c->ca_file}, std::pair{"cert_file", &c->cert_file},
                                std::pair{"key_file", &c->key_file}}) {
     if (name != option) continue;
-    auto path = PercentDecode(value, option);
+    auto path = PercentDecoded(value, fmt::format("the {} of the store URI", option));
     if (!path.ok()) return path.status();
     if (path->empty()) return Status::InvalidArgument(fmt::format("store URI option {}: empty path", option));
     *field = *path;
@@ -143,11 +127,11 @@ Result<ClickHouseConfig> ParseClickHouseUri(std::string_view uri, const Credenti
     std::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
     const size_t colon = userinfo.find(':');
-    auto user = PercentDecode(userinfo.substr(0, colon), "user");
+    auto user = PercentDecoded(userinfo.substr(0, colon), "the user of the store URI");
     if (!user.ok()) return user.status();
     if (!user->empty()) c.user = *user;
     if (colon != std::string_view::npos) {
-      auto password = PercentDecode(userinfo.substr(colon + 1), "password");
+      auto password = PercentDecoded(userinfo.substr(colon + 1), "the password of the store URI");
       if (!password.ok()) return password.status();
       c.password = *password;
     }
