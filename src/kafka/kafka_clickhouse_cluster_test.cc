@@ -16,12 +16,14 @@
 #include <thread>
 
 #include "kafka/kafka_e2e_testing.h"
+#include "sinks/clickhouse/clickhouse_analytics.h"
 #include "sinks/clickhouse/clickhouse_client.h"
 #include "sinks/clickhouse/clickhouse_config.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/clickhouse/clickhouse_testing.h"
 #include "sinks/clickhouse/cluster.h"
 #include "sinks/clickhouse/migrations.h"
+#include "sinks/store_testing.h"
 
 namespace sagaflow::kafka::testing {
 namespace {
@@ -303,6 +305,77 @@ TEST(ClickHouseCluster, AnInsertIsAcknowledgedOnlyOnceItsQuorumHoldsIt) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   Local(nodes[1], db, "SYSTEM SYNC REPLICA source_local");
   EXPECT_EQ(Local(nodes[1], db, "SELECT source_id FROM source_local ORDER BY source_id"), "2\n4\n");
+}
+
+// Migration 3 on a cluster (rebuild.h): the replicated local tables are
+// rebuilt ON CLUSTER behind the same Distributed tables, back to their
+// version-2 sorting keys and forward again, and every shard keeps its rows,
+// both replicas the same, every answer that of the reference.
+TEST(ClickHouseCluster, MigrationThreeRebuildsTheLocalTablesOfEveryNode) {
+  SAGAFLOW_REQUIRE_CLUSTER(nodes);
+  const std::string db = ch::testing::UniqueDatabase();
+  auto config = ch::ParseClickHouseUri("clickhouse://" + nodes[0] + "/" + db + "?cluster=sagaflow");
+  ASSERT_TRUE(config.ok());
+  const pipeline::Dimensions dims = sinks::testing::TestDimensions();
+  sinks::testing::ReferenceAnalytics reference(dims);
+  {
+    auto sink = ch::ClickHouseSink::Open(*config);
+    ASSERT_TRUE(sink.ok());
+    ASSERT_TRUE((*sink)->Prepare(dims).ok());
+    for (const pipeline::Batch& b : sinks::testing::RandomHistory(31, 6, 3, 60)) {
+      auto r = (*sink)->Write(b);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      reference.Write(b);
+    }
+  }
+  auto client = ch::ClickHouseClient::Create(*config);
+  ASSERT_TRUE(client.ok());
+  auto settings = ch::ClusterWriteSettings(**client);
+  ASSERT_TRUE(settings.ok());
+  (*client)->SetRequestSettings(*settings);
+  ch::Retrier retrier(config->retry, "rebuild");
+  auto counts = [&](const ch::Rebuild& r) {
+    std::string out;
+    for (const std::string& node : nodes) {
+      Local(node, db, "SYSTEM SYNC REPLICA " + std::string(r.table.name) + "_local");
+      out += Local(node, db, "SELECT count() FROM " + std::string(r.table.name) + "_local");
+    }
+    return out;
+  };
+  std::map<std::string, std::string> before;
+  for (const ch::Rebuild& r : ch::SortingKeyRebuilds()) before[r.table.name] = counts(r);
+  for (const auto& [layouts, version] : {std::pair{ch::Version2Layouts(), 2}, {ch::SortingKeyRebuilds(), 3}}) {
+    for (const ch::Rebuild& r : layouts) {
+      Status st = ch::RebuildTable(**client, retrier, r, version);
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      for (const std::string& node : nodes) {
+        std::string key =
+            Local(node, db,
+                  "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = '" +
+                      std::string(r.table.name) + "_local'");
+        EXPECT_EQ("(" + key.substr(0, key.size() - 1) + ")", r.table.order_by) << node;
+        EXPECT_EQ(Local(node, db,
+                        "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
+                        "match(name, '_v[0-9]+(_local)?$')"),
+                  "0\n")
+            << node;
+      }
+      // Every node (s1r1, s1r2, s2r1, s2r2) as many rows as before: the
+      // two replicas of each shard the same.
+      const std::string now = counts(r);
+      EXPECT_EQ(now, before[r.table.name]) << r.table.name;
+      std::vector<std::string> lines;
+      for (size_t at = 0, end; (end = now.find('\n', at)) != std::string::npos; at = end + 1) {
+        lines.push_back(now.substr(at, end - at));
+      }
+      ASSERT_EQ(lines.size(), 4U) << now;
+      EXPECT_EQ(lines[0], lines[1]) << now;
+      EXPECT_EQ(lines[2], lines[3]) << now;
+    }
+  }
+  auto analytics = ch::ClickHouseAnalytics::Open(*config);
+  ASSERT_TRUE(analytics.ok()) << analytics.status().ToString();
+  EXPECT_GT(sinks::testing::ExpectSameAnswers(**analytics, reference, 4, sinks::testing::Coverage::kTotals), 80);
 }
 
 }  // namespace

@@ -211,15 +211,26 @@ TEST(ClickHouseCluster, TablesAreReplicatedLocalTablesBehindDistributedOnesOnACl
       CreateTable(versioned, *cluster)[0].find("('/clickhouse/tables/{shard}/db/source_local', '{replica}', position)"),
       std::string::npos);
   EXPECT_EQ(CreateDatabase(*cluster), "CREATE DATABASE IF NOT EXISTS db ON CLUSTER c1");
+  // A table's SETTINGS follow its sorting key, on one server and on the
+  // cluster's local table (the Distributed one has none).
+  TableSpec tuned = versioned;
+  tuned.settings = "index_granularity = 256";
+  EXPECT_NE(CreateTable(tuned, ClickHouseConfig{})[0].find("ORDER BY source_id SETTINGS index_granularity = 256"),
+            std::string::npos);
+  const auto tuned_sql = CreateTable(tuned, *cluster);
+  EXPECT_NE(tuned_sql[0].find("ORDER BY source_id SETTINGS index_granularity = 256"), std::string::npos)
+      << tuned_sql[0];
+  EXPECT_EQ(tuned_sql[1].find("SETTINGS"), std::string::npos) << tuned_sql[1];
   // Every table of every migration shards by something (the stream for
   // facts, checkpoints and rollups: one Kafka partition, one shard).
-  for (const Migration& m : Migrations()) {
-    for (const TableSpec& table : m.tables) {
-      const std::string name = table.name;
-      const bool by_stream =
-          name.rfind("fact_", 0) == 0 || name.rfind("rollup_", 0) == 0 || name == "source" || name == "dead_letter";
-      EXPECT_EQ(std::string(table.shard_by) == "source_id", by_stream) << name;
-    }
+  std::vector<TableSpec> tables;
+  for (const Migration& m : Migrations()) tables.insert(tables.end(), m.tables.begin(), m.tables.end());
+  for (const Rebuild& r : SortingKeyRebuilds()) tables.push_back(r.table);
+  for (const TableSpec& table : tables) {
+    const std::string name = table.name;
+    const bool by_stream =
+        name.rfind("fact_", 0) == 0 || name.rfind("rollup_", 0) == 0 || name == "source" || name == "dead_letter";
+    EXPECT_EQ(std::string(table.shard_by) == "source_id", by_stream) << name;
   }
 }
 

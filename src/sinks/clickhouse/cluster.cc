@@ -11,9 +11,10 @@ namespace sagaflow::sinks::clickhouse {
 
 std::vector<std::string> CreateTable(const TableSpec& t, const ClickHouseConfig& config) {
   const std::string version = *t.version ? fmt::format("({})", t.version) : "";
+  const std::string settings = *t.settings ? fmt::format(" SETTINGS {}", t.settings) : "";
   if (config.cluster.empty()) {
-    return {fmt::format("CREATE TABLE IF NOT EXISTS {} (\n  {}\n) ENGINE = {}{} ORDER BY {}", t.name, t.columns,
-                        t.engine, version, t.order_by)};
+    return {fmt::format("CREATE TABLE IF NOT EXISTS {} (\n  {}\n) ENGINE = {}{} ORDER BY {}{}", t.name, t.columns,
+                        t.engine, version, t.order_by, settings)};
   }
   // Names are qualified: an ON CLUSTER statement runs on other nodes, outside
   // this request's database. The ZooKeeper path holds the shard macro, so the
@@ -23,9 +24,9 @@ std::vector<std::string> CreateTable(const TableSpec& t, const ClickHouseConfig&
   const std::string local = fmt::format("{}_local", t.name);
   return {
       fmt::format("CREATE TABLE IF NOT EXISTS {0}.{1} ON CLUSTER {2} (\n  {3}\n) ENGINE = Replicated{4}("
-                  "'/clickhouse/tables/{{shard}}/{0}/{1}', '{{replica}}'{5}) ORDER BY {6}",
+                  "'/clickhouse/tables/{{shard}}/{0}/{1}', '{{replica}}'{5}) ORDER BY {6}{7}",
                   db, local, config.cluster, t.columns, t.engine, *t.version ? fmt::format(", {}", t.version) : "",
-                  t.order_by),
+                  t.order_by, settings),
       fmt::format(
           "CREATE TABLE IF NOT EXISTS {0}.{1} ON CLUSTER {2} AS {0}.{3} ENGINE = Distributed({2}, {0}, {3}, {4})", db,
           t.name, config.cluster, local, t.shard_by),

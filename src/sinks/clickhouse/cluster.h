@@ -27,11 +27,12 @@ namespace sagaflow::sinks::clickhouse {
 // One table of the schema, independent of where it lives.
 struct TableSpec {
   const char* name;
-  std::string columns;   // the column list, without its parentheses
-  const char* engine;    // "ReplacingMergeTree" or "MergeTree"
-  const char* version;   // ReplacingMergeTree's version column; "" for none
-  const char* order_by;  // the sorting key
-  const char* shard_by;  // the Distributed table's sharding key (cluster only)
+  std::string columns;        // the column list, without its parentheses
+  const char* engine;         // "ReplacingMergeTree" or "MergeTree"
+  const char* version;        // ReplacingMergeTree's version column; "" for none
+  const char* order_by;       // the sorting key
+  const char* shard_by;       // the Distributed table's sharding key (cluster only)
+  const char* settings = "";  // the MergeTree's SETTINGS, "" for the defaults
 };
 
 // The idempotent statements creating `table` in config.database: the plain

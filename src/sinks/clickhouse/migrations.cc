@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "query/rollup_plan.h"
+#include "sinks/clickhouse/rebuild.h"
 #include "sinks/clickhouse/rollups.h"
 #include "sinks/clickhouse/sql.h"
 
@@ -25,16 +26,24 @@ namespace {
 //    the sorting key always determines the row, so collapsing is exact;
 //  - fact_event and dead_letter are sorted by (source_id, position): the
 //    duplicate pre-check of each batch is a primary-key range read;
-//  - fact_readers is sorted by (saga_id, entity_id, time, ...): top-entities
-//    reads one saga's range, trend one entity's;
+//  - fact_readers is sorted by (saga_id, time, entity_id, ...): the edges of
+//    a window (top-entities, trend) read one saga's time range (migration 3;
+//    version 1 created it sorted by (saga_id, entity_id, time, ...), which
+//    cannot skip rows for a time condition);
 //  - source keeps checkpoints; ReplacingMergeTree(position) keeps the
 //    furthest one, and LoadCheckpoint reads the furthest too;
 //  - dim_entity is ReplacingMergeTree(version): kind is a type-1 attribute,
 //    the newest version wins.
 // No PARTITION BY: one partition keeps every insert one part per table
 // (events of any time span never fan out into many parts).
+// Tables are created at today's sorting keys: migration 3 rebuilds the
+// tables of older stores, and finds nothing to do in a store created so.
 // On a cluster (cluster.h) the facts, checkpoints and rollups are sharded by
 // source_id: a stream's rows stay on one shard.
+constexpr const char* kFactReadersKey = "(saga_id, time, entity_id, source_id, position)";
+constexpr const char* kFactReadersRowKey = "saga_id, entity_id, time, source_id, position";
+constexpr const char* kFactReadersKeyV1 = "(saga_id, entity_id, time, source_id, position)";
+
 const std::vector<TableSpec> kSchemaV1 = {
     {"dim_saga", "saga_id UInt64,\n  name    String", "ReplacingMergeTree", "", "saga_id", "saga_id"},
     {"dim_entity",
@@ -51,7 +60,7 @@ const std::vector<TableSpec> kSchemaV1 = {
     {"fact_readers",
      "saga_id   UInt64,\n  entity_id UInt64,\n  time      UInt32,\n  source_id UInt64,\n  position  UInt64,\n"
      "  mentions  UInt32,\n  readers   UInt32",
-     "ReplacingMergeTree", "", "(saga_id, entity_id, time, source_id, position)", "source_id"},
+     "ReplacingMergeTree", "", kFactReadersKey, "source_id"},
     {"dead_letter",
      "source_id     UInt64,\n  position      UInt64,\n  line          UInt64,\n  reason        String,\n"
      "  detail        String,\n  excerpt       String,\n  payload_bytes UInt64,\n  received_at   Int64",
@@ -74,7 +83,8 @@ Result<bool> Exists(ClickHouseClient& client, const std::string& sql) {
 // Days of events per backfill statement: progress granularity.
 constexpr int64_t kBackfillDays = 30;
 
-// Version 2's rollups for the facts already stored, 30 days at a time, with
+// Rollups for the facts already stored (version 2's four tables, version
+// 3's trend table), 30 days at a time, with
 // progress on a terminal. Only the 30-day ranges that hold facts are
 // visited (read from both fact tables: a crash may leave mentions whose
 // events were not stored yet), so facts at both ends of the time domain cost
@@ -82,7 +92,8 @@ constexpr int64_t kBackfillDays = 30;
 // prefixes of the facts it reads (rollups.h): re-run after an interruption,
 // or by two processes at once, it inserts identical or longer prefixes,
 // never a double count.
-Status BackfillRollups(ClickHouseClient& client, Retrier& retrier) {
+Status BackfillRollupTables(ClickHouseClient& client, Retrier& retrier, const std::vector<const char*>& tables,
+                            int version) {
   const int64_t step = kBackfillDays * query::kDay;
   Result<std::string> ranges = Status::Internal("unset");
   SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the facts' time ranges", [&] {
@@ -107,33 +118,72 @@ Status BackfillRollups(ClickHouseClient& client, Retrier& retrier) {
   }
   const bool tty = ::isatty(STDERR_FILENO);
   const auto total = static_cast<long long>(starts.size());
-  spdlog::info("{}: migration 2: building rollups for {} events in {} steps of 30 days", client.config().Describe(),
-               events, total);
+  spdlog::info("{}: migration {}: building rollups for {} events in {} steps of 30 days", client.config().Describe(),
+               version, events, total);
   long long done = 0;
   for (const int64_t begin : starts) {
-    for (const char* table : RollupTables()) {
-      SAGAFLOW_RETURN_IF_ERROR(retrier.Run(fmt::format("migration 2: backfill {}", table), [&] {
+    for (const char* table : tables) {
+      SAGAFLOW_RETURN_IF_ERROR(retrier.Run(fmt::format("migration {}: backfill {}", version, table), [&] {
         auto r = client.Query(RollupBackfill(table, begin, begin + step));
         return r.ok() ? Status::Ok() : r.status();
       }));
     }
     ++done;
     if (tty)
-      std::fprintf(stderr, "\rmigration 2: rollups %3lld%% (%lld of %lld steps of 30 days)", 100 * done / total, done,
-                   total);
+      std::fprintf(stderr, "\rmigration %d: rollups %3lld%% (%lld of %lld steps of 30 days)", version,
+                   100 * done / total, done, total);
   }
   if (tty) std::fprintf(stderr, "\n");
-  spdlog::info("{}: migration 2: rollups built", client.config().Describe());
+  spdlog::info("{}: migration {}: rollups built", client.config().Describe(), version);
   return Status::Ok();
 }
 
+Status BackfillRollups(ClickHouseClient& client, Retrier& retrier) {
+  const std::vector<const char*>& all = RollupTables();
+  return BackfillRollupTables(client, retrier, {all[0], all[1], all[2], all[3]}, 2);
+}
+
+TableSpec SpecOf(const std::vector<TableSpec>& tables, std::string_view name) {
+  for (const TableSpec& t : tables) {
+    if (name == t.name) return t;
+  }
+  return {};
+}
+
+// Version 3: keys that let a window's time condition and a trend's entity
+// condition skip rows (docs/clickhouse-migrations.md): fact_readers
+// rebuilt sorted (saga_id, time, entity_id, ...) in stores created before,
+// and the entity hours sorted entity first, a new table built from the
+// stored facts (rollups.h).
+Status MigrateV3(ClickHouseClient& client, Retrier& retrier) {
+  for (const Rebuild& r : SortingKeyRebuilds()) SAGAFLOW_RETURN_IF_ERROR(RebuildTable(client, retrier, r, 3));
+  return BackfillRollupTables(client, retrier, {kEntityTrendTable}, 3);
+}
+
 }  // namespace
+
+const std::vector<Rebuild>& SortingKeyRebuilds() {
+  static const std::vector<Rebuild> kAll = {
+      {SpecOf(kSchemaV1, "fact_readers"), "time", kFactReadersRowKey},
+  };
+  return kAll;
+}
+
+std::vector<Rebuild> Version2Layouts() {
+  std::vector<Rebuild> out = SortingKeyRebuilds();
+  out[0].table.order_by = kFactReadersKeyV1;
+  return out;
+}
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kAll = {
       {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
       {2, "rollups per saga/entity and saga, per hour and day, as per-stream prefixes", RollupSchema(),
        BackfillRollups},
+      {3,
+       "fact_readers sorted by saga and time; hours per entity sorted by entity for trends",
+       {EntityTrendRollupSchema()},
+       MigrateV3},
   };
   return kAll;
 }

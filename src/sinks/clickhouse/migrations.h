@@ -9,8 +9,11 @@
 // of idempotent statements (CREATE ... IF NOT EXISTS), recorded in
 // schema_version only after all of them succeeded: a migration interrupted
 // halfway, or run by two processes at once, is simply completed by the next
-// start. Migrations only add; none drops or rewrites stored facts. On a
-// cluster every statement runs ON CLUSTER (cluster.h).
+// start. Migrations 1 and 2 only add; migration 3 rebuilds fact_readers
+// under a new sorting key (rebuild.h: copy, then swap by RENAME, resumable
+// from any point) and adds the trend rollups (rollups.h); tables are
+// created at today's keys, so that it rebuilds nothing in a new store. On
+// a cluster every statement runs ON CLUSTER (cluster.h).
 #pragma once
 
 #include <string>
@@ -18,6 +21,7 @@
 
 #include "sinks/clickhouse/clickhouse_client.h"
 #include "sinks/clickhouse/cluster.h"
+#include "sinks/clickhouse/rebuild.h"
 #include "sinks/clickhouse/retry.h"
 
 namespace sagaflow::sinks::clickhouse {
@@ -30,6 +34,13 @@ struct Migration {
   // again, it changes no answer), after `tables`; nullptr if none.
   Status (*backfill)(ClickHouseClient& client, Retrier& retrier) = nullptr;
 };
+
+// Migration 3's rebuilds: the tables whose sorting key it changes
+// (fact_readers), at their new keys.
+const std::vector<Rebuild>& SortingKeyRebuilds();
+// The same tables at their version-2 sorting keys (tests build version-2
+// stores with them).
+std::vector<Rebuild> Version2Layouts();
 
 // All migrations, by increasing version.
 const std::vector<Migration>& Migrations();

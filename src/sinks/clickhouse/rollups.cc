@@ -16,12 +16,35 @@ struct Table {
   const char* name;
   bool entity;
   int64_t width;
+  const char* order_by;
 };
-// Indexes are the first column of WriteRollups' read-back query.
-constexpr Table kTables[] = {{"rollup_entity_hour", true, query::kHour},
-                             {"rollup_entity_day", true, query::kDay},
-                             {"rollup_saga_hour", false, query::kHour},
-                             {"rollup_saga_day", false, query::kDay}};
+// Indexes are the first column of WriteRollups' read-back query; the last
+// table is not read back (rollups.h: kEntityTrendTable).
+constexpr Table kTables[] = {{"rollup_entity_hour", true, query::kHour, "(saga_id, bucket, entity_id, source_id)"},
+                             {"rollup_entity_day", true, query::kDay, "(saga_id, bucket, entity_id, source_id)"},
+                             {"rollup_saga_hour", false, query::kHour, "(bucket, saga_id, source_id)"},
+                             {"rollup_saga_day", false, query::kDay, "(bucket, saga_id, source_id)"},
+                             {kEntityTrendTable, true, query::kHour, "(saga_id, entity_id, bucket, source_id)"}};
+constexpr int kReadBack = 4;  // tables read back: the first four
+
+TableSpec SpecOf(const Table& t) {
+  // Sharded by stream: a stream's prefixes stay on the shard of its facts.
+  return t.entity ? TableSpec{t.name,
+                              "saga_id   UInt64,\n  bucket    UInt32,\n  entity_id UInt64,\n"
+                              "  source_id UInt64,\n  mentions  UInt64,\n  readers   UInt64,\n"
+                              "  events    UInt64,\n  upto      UInt64",
+                              "ReplacingMergeTree",
+                              "upto",
+                              t.order_by,
+                              "source_id"}
+                  : TableSpec{t.name,
+                              "bucket    UInt32,\n  saga_id   UInt64,\n  source_id UInt64,\n"
+                              "  events    UInt64,\n  readers   UInt64,\n  upto      UInt64",
+                              "ReplacingMergeTree",
+                              "upto",
+                              t.order_by,
+                              "source_id"};
+}
 
 const char* kEntityColumns = "saga_id, bucket, entity_id, source_id, mentions, readers, events, upto";
 const char* kSagaColumns = "bucket, saga_id, source_id, events, readers, upto";
@@ -45,27 +68,19 @@ std::string List(const std::set<uint64_t>& values) {
 }  // namespace
 
 const std::vector<const char*>& RollupTables() {
-  static const std::vector<const char*> kNames = {kTables[0].name, kTables[1].name, kTables[2].name, kTables[3].name};
+  static const std::vector<const char*> kNames = {kTables[0].name, kTables[1].name, kTables[2].name, kTables[3].name,
+                                                  kTables[4].name};
   return kNames;
 }
 
 std::vector<TableSpec> RollupSchema() {
   std::vector<TableSpec> out;
-  for (const Table& t : kTables) {
-    // Sharded by stream: a stream's prefixes stay on the shard of its facts.
-    out.push_back(t.entity
-                      ? TableSpec{t.name,
-                                  "saga_id   UInt64,\n  bucket    UInt32,\n  entity_id UInt64,\n"
-                                  "  source_id UInt64,\n  mentions  UInt64,\n  readers   UInt64,\n"
-                                  "  events    UInt64,\n  upto      UInt64",
-                                  "ReplacingMergeTree", "upto", "(saga_id, bucket, entity_id, source_id)", "source_id"}
-                      : TableSpec{t.name,
-                                  "bucket    UInt32,\n  saga_id   UInt64,\n  source_id UInt64,\n"
-                                  "  events    UInt64,\n  readers   UInt64,\n  upto      UInt64",
-                                  "ReplacingMergeTree", "upto", "(bucket, saga_id, source_id)", "source_id"});
-  }
+  out.reserve(kReadBack);
+  for (int t = 0; t < kReadBack; ++t) out.push_back(SpecOf(kTables[t]));
   return out;
 }
+
+TableSpec EntityTrendRollupSchema() { return SpecOf(kTables[kReadBack]); }
 
 std::string RollupBackfill(const char* table, int64_t begin, int64_t end) {
   for (const Table& t : kTables) {
@@ -93,13 +108,16 @@ std::string RollupBackfill(const char* table, int64_t begin, int64_t end) {
 }
 
 std::string SpanRows(Family family, const query::Span& span, const std::string& where) {
-  const bool entity = family == Family::kEntity;
+  const bool entity = family != Family::kSaga;
   if (span.grain == query::Grain::kFacts) {
     // Every record once: copies share the sorting key and every value.
+    // fact_readers is sorted by (saga_id, time, ...): the saga and the
+    // span's times narrow the read to the rows of that span (PREWHERE: only
+    // they are read).
     return entity ? fmt::format(
                         "SELECT saga_id, entity_id, toUInt32(any(time)) AS t, toUInt64(any(mentions)) AS m,"
                         " toUInt64(any(readers)) AS r, toUInt64(1) AS n FROM fact_readers"
-                        " WHERE time >= {} AND time < {} AND {} GROUP BY saga_id, entity_id, source_id, position",
+                        " PREWHERE time >= {} AND time < {} AND {} GROUP BY saga_id, entity_id, source_id, position",
                         span.begin, span.end, where)
                   : fmt::format(
                         "SELECT saga_id, toUInt32(any(time)) AS t, toUInt64(1) AS n,"
@@ -107,6 +125,9 @@ std::string SpanRows(Family family, const query::Span& span, const std::string& 
                         " WHERE time >= {} AND time < {} AND {} GROUP BY saga_id, source_id, position",
                         span.begin, span.end, where);
   }
+  const char* table = span.grain == query::Grain::kDay ? "rollup_entity_day"
+                      : family == Family::kEntityTrend ? kEntityTrendTable
+                                                       : "rollup_entity_hour";
   const char* suffix = span.grain == query::Grain::kDay ? "day" : "hour";
   // The longest prefix of every key and stream: FINAL keeps the row with the
   // largest upto per sorting key (rows with equal upto are identical), a
@@ -116,8 +137,8 @@ std::string SpanRows(Family family, const query::Span& span, const std::string& 
   // filtering them before FINAL (PREWHERE) drops whole keys, never a version.
   return entity ? fmt::format(
                       "SELECT saga_id, entity_id, bucket AS t, mentions AS m, readers AS r, events AS n"
-                      " FROM rollup_entity_{} FINAL PREWHERE bucket >= {} AND bucket < {} AND {}",
-                      suffix, span.begin, span.end, where)
+                      " FROM {} FINAL PREWHERE bucket >= {} AND bucket < {} AND {}",
+                      table, span.begin, span.end, where)
                 : fmt::format(
                       "SELECT saga_id, bucket AS t, events AS n, readers AS r"
                       " FROM rollup_saga_{} FINAL PREWHERE bucket >= {} AND bucket < {} AND {}",
@@ -128,7 +149,7 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
                     const std::function<Status(const char*, const char*, const std::string&)>& insert) {
   const pipeline::Batch& batch = *in.batch;
   if (batch.events.empty()) return Status::Ok();
-  std::map<Key, Entry> entries[4];
+  std::map<Key, Entry> entries[kReadBack];
   std::set<uint64_t> sources, buckets[2];  // hours, days
   // The keys of an event in each table, in kTables order (entity tables:
   // one per mention).
@@ -136,7 +157,7 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
     const uint64_t source = (*in.source_ids)[e.stream];
     const uint64_t saga = e.saga >= 0 ? (*in.saga_ids)[static_cast<size_t>(e.saga)] : 0;
     const uint64_t time = static_cast<uint64_t>(e.time);
-    for (int t = 0; t < 4; ++t) {
+    for (int t = 0; t < kReadBack; ++t) {
       const uint64_t bucket = time / static_cast<uint64_t>(kTables[t].width) * static_cast<uint64_t>(kTables[t].width);
       if (!kTables[t].entity) {
         f(t, Key{saga, bucket, 0, source}, uint64_t{1}, uint64_t{0});
@@ -157,7 +178,7 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
 
   // The longest stored prefix of every key the batch touches.
   std::string sql;
-  for (int t = 0; t < 4; ++t) {
+  for (int t = 0; t < kReadBack; ++t) {
     const Table& table = kTables[t];
     sql += fmt::format(
         "{}SELECT toUInt8({}), saga_id, bucket, {}, source_id, {}, argMax(readers, upto), {}, max(upto) FROM {} "
@@ -178,7 +199,7 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
       if (!x.ok()) return x.status();
       v[i] = *x;
     }
-    if (v[0] >= 4) return Status::Corruption("rollup read-back: bad table index");
+    if (v[0] >= kReadBack) return Status::Corruption("rollup read-back: bad table index");
     auto it = entries[v[0]].find(Key{v[1], v[2], v[3], v[4]});
     if (it == entries[v[0]].end()) continue;  // a key of another event's bucket
     it->second = Entry{{v[5], v[6], v[7]}, true, v[8]};
@@ -203,7 +224,7 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
   // A key's new prefix ends at the batch's last record of its stream.
   std::map<uint64_t, uint64_t> end_of;  // source id -> position
   for (size_t s = 0; s < batch.streams.size(); ++s) end_of[(*in.source_ids)[s]] = batch.streams[s].checkpoint.position;
-  for (int t = 0; t < 4; ++t) {
+  for (int t = 0; t < kReadBack; ++t) {
     std::string data;
     for (const auto& [k, entry] : entries[t]) {
       const auto [saga, bucket, entity, source] = k;
@@ -218,6 +239,11 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
         row.Uint(bucket).Uint(saga).Uint(source).Uint(v[0]).Uint(v[1]).Uint(upto).EndRow();
       }
     }
+    // The entity hours go to the trend table too, first: were the next
+    // insert lost, a retry reads the shorter prefix back and writes both
+    // again (an identical row), so the trend table holds every row of
+    // rollup_entity_hour (rollups.h).
+    if (t == 0) SAGAFLOW_RETURN_IF_ERROR(insert(kTables[kReadBack].name, kEntityColumns, data));
     SAGAFLOW_RETURN_IF_ERROR(insert(kTables[t].name, kTables[t].entity ? kEntityColumns : kSagaColumns, data));
   }
   return Status::Ok();

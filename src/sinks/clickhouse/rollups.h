@@ -13,6 +13,15 @@
 // ReplacingMergeTree(upto): merges keep the longest prefix per key and
 // stream; queries read them with FINAL (the same at query time), then sum.
 // No sum of deltas is ever formed, so no delivery path can count twice.
+//
+// rollup_entity_hour is sorted (saga_id, bucket, entity_id, ...): the sink
+// reads back the latest hours of every entity a batch mentions, and a
+// window's top entities read one saga's hours. An entity's hourly trend
+// would read the whole table through it, so the same rows are also stored
+// sorted entity first in kEntityTrendTable (migration 3), written by the
+// sink before rollup_entity_hour and never read back: every row there is a
+// prefix as well, so it holds every row of rollup_entity_hour (and perhaps
+// some of a write that failed before reaching it, correct prefixes too).
 #pragma once
 
 #include <functional>
@@ -26,11 +35,17 @@
 
 namespace sagaflow::sinks::clickhouse {
 
-// rollup_entity_hour, rollup_entity_day, rollup_saga_hour, rollup_saga_day.
+// rollup_entity_hour, rollup_entity_day, rollup_saga_hour, rollup_saga_day,
+// rollup_entity_hour_by_entity.
 const std::vector<const char*>& RollupTables();
 
-// The rollup tables (migration 2).
+// The hours per entity sorted (saga_id, entity_id, bucket, ...), for trends.
+constexpr const char* kEntityTrendTable = "rollup_entity_hour_by_entity";
+
+// The first four rollup tables (migration 2).
 std::vector<TableSpec> RollupSchema();
+// kEntityTrendTable (migration 3).
+TableSpec EntityTrendRollupSchema();
 
 // The backfill of `table` from the stored facts for times [begin, end)
 // (bucket-aligned): one INSERT ... SELECT whose rows are the prefixes of
@@ -43,7 +58,8 @@ std::string RollupBackfill(const char* table, int64_t begin, int64_t end);
 // readers, events: rollup rows collapsed to one per key and stream, or fact
 // rows collapsed per record. `where` filters them and may name sorting-key
 // columns only (saga_id, entity_id): rollups apply it before the collapse.
-enum class Family { kEntity, kSaga };
+// kEntityTrend: kEntity reading hours from kEntityTrendTable (one entity's).
+enum class Family { kEntity, kEntityTrend, kSaga };
 std::string SpanRows(Family family, const query::Span& span, const std::string& where);
 
 // Computes the rollup rows a batch adds. `select` runs a query returning
