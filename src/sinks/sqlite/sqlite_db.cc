@@ -49,6 +49,11 @@ Status Statement::Run() {
 }
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path, Mode mode) {
+  // No memory statistics: with them every allocation inside SQLite takes a
+  // process-wide mutex (sqlite3_status is never read here). Only possible
+  // before SQLite initializes; later calls are refused and change nothing.
+  static const int kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemoryStatistics;
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
