@@ -57,7 +57,7 @@ Result<KafkaAddress> ParseKafkaAddress(std::string_view uri) {
     const std::string_view raw_name = param.substr(0, eq), raw_value = param.substr(eq + 1);
     auto name = PercentDecoded(raw_name, fmt::format("parameter name \"{}\"", raw_name));
     auto value = PercentDecoded(raw_value, IsSecretName(raw_name) ? fmt::format("the value of {}", raw_name)
-                                                                 : fmt::format("\"{}\"", raw_value));
+                                                                  : fmt::format("\"{}\"", raw_value));
     if (!name.ok()) return name.status();
     if (!value.ok()) return value.status();
     if (*name == "group") {
