@@ -184,6 +184,25 @@ TEST_F(SqliteStoreTest, AFailedBatchLeavesNothingBehind) {
   EXPECT_EQ((*sagas)[0].events, 1);  // the first event of the bad batch rolled back too
 }
 
+// The same inside a many-row fact_readers insert (OR FAIL: the rows it
+// inserted before the bad one stay until the batch's rollback).
+TEST_F(SqliteStoreTest, AFailedManyRowInsertLeavesNothingBehind) {
+  auto sink = OpenSink();
+  Batch bad;
+  for (uint32_t i = 0; i < 200; ++i) AddEvent(&bad, i, 0, 100, 10, {{0, i == 130 ? 0U : 1U}});
+  Checkpoint(&bad, 199);
+  EXPECT_FALSE(sink->Write(bad).ok());
+  auto cp = sink->LoadCheckpoint("file:test");
+  ASSERT_TRUE(cp.ok());
+  EXPECT_FALSE(cp->has_value());
+  auto sagas = OpenAnalytics()->Sagas({});
+  ASSERT_TRUE(sagas.ok());
+  for (const auto& saga : *sagas) EXPECT_EQ(saga.events, 0) << saga.saga.value_or("(empty)");
+  auto top = OpenAnalytics()->TopEntities({"got", {}, 0, query::Measure::kMentions});
+  ASSERT_TRUE(top.ok());
+  EXPECT_TRUE(top->empty());
+}
+
 TEST_F(SqliteStoreTest, CheckpointsOnlyMoveForward) {
   auto sink = OpenSink();
   Batch later;
