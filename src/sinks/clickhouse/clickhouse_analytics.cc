@@ -97,11 +97,8 @@ ClickHouseAnalytics::ClickHouseAnalytics(std::unique_ptr<ClickHouseClient> clien
 
 Result<std::vector<std::vector<std::string>>> ClickHouseAnalytics::Rows(std::string_view what, const std::string& sql,
                                                                         size_t columns) {
-  Result<std::string> body = Status::Internal("unset");
-  SAGAFLOW_RETURN_IF_ERROR(retrier_.Run(what, [&] {
-    body = client_->Query(sql + " FORMAT TabSeparated");
-    return body.ok() ? Status::Ok() : body.status();
-  }));
+  auto body = RetriedQuery(*client_, retrier_, what, sql + " FORMAT TabSeparated");
+  if (!body.ok()) return body.status();
   return ParseTsv(*body, columns);
 }
 

@@ -43,28 +43,30 @@ namespace {
 
 constexpr int kReplicaIsAlreadyExists = 253;
 
-Status RunDdl(ClickHouseClient& client, Retrier& retrier, std::string_view what, const std::string& sql) {
-  return retrier.Run(what, [&] {
-    auto r = client.Query(sql);
-    return r.ok() ? Status::Ok() : r.status();
-  });
-}
-
 }  // namespace
+
+Result<bool> TableExists(ClickHouseClient& client, const std::string& table) {
+  auto body = client.Query(fmt::format("SELECT count() FROM system.tables WHERE database = {} AND name = {} "
+                                       "FORMAT TabSeparated",
+                                       QuoteString(client.config().database), QuoteString(table)),
+                           false);
+  if (!body.ok()) return body.status();
+  return body->rfind('0', 0) != 0;
+}
 
 Status EnsureTable(ClickHouseClient& client, Retrier& retrier, std::string_view what, const TableSpec& table) {
   constexpr std::string_view kCreate = "CREATE";
   for (const std::string& sql : CreateTable(table, client.config())) {
-    Status st = RunDdl(client, retrier, what, sql);
+    Status st = RetriedQuery(client, retrier, what, sql).status();
     if (st.ok()) continue;
     if (client.last_error_code() != kReplicaIsAlreadyExists) return st;
     spdlog::warn(
         "{}: {}: a replica of {} is registered in ZooKeeper without its table (a CREATE cut short by a "
         "failure); attaching it: {}",
         client.config().Describe(), what, table.name, st.message());
-    SAGAFLOW_RETURN_IF_ERROR(RunDdl(client, retrier, what, "ATTACH" + sql.substr(kCreate.size())));
+    SAGAFLOW_RETURN_IF_ERROR(RetriedQuery(client, retrier, what, "ATTACH" + sql.substr(kCreate.size())).status());
     // Now a no-op on every node, or the error that remains.
-    SAGAFLOW_RETURN_IF_ERROR(RunDdl(client, retrier, what, sql));
+    SAGAFLOW_RETURN_IF_ERROR(RetriedQuery(client, retrier, what, sql).status());
   }
   return Status::Ok();
 }

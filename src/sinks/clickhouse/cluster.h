@@ -53,6 +53,10 @@ std::string CreateDatabase(const ClickHouseConfig& config);
 // the nodes that have the table do nothing.
 Status EnsureTable(ClickHouseClient& client, Retrier& retrier, std::string_view what, const TableSpec& table);
 
+// Whether `table` exists in the current database (on a cluster: on the
+// node answering).
+Result<bool> TableExists(ClickHouseClient& client, const std::string& table);
+
 // The settings every request of a writer to a cluster store carries, checked
 // against the server's remote_servers (empty on one server):
 //   insert_distributed_sync=1      an insert returns once every shard stored

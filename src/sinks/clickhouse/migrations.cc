@@ -95,15 +95,13 @@ constexpr int64_t kBackfillDays = 30;
 Status BackfillRollupTables(ClickHouseClient& client, Retrier& retrier, const std::vector<const char*>& tables,
                             int version) {
   const int64_t step = kBackfillDays * query::kDay;
-  Result<std::string> ranges = Status::Internal("unset");
-  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the facts' time ranges", [&] {
-    ranges = client.Query(fmt::format(
-        "SELECT r, sum(e) FROM (SELECT intDiv(time, {0}) AS r, toUInt64(1) AS e FROM fact_event"
-        " UNION ALL SELECT intDiv(time, {0}) AS r, toUInt64(0) AS e FROM fact_readers) GROUP BY r ORDER BY r"
-        " FORMAT TabSeparated",
-        step));
-    return ranges.ok() ? Status::Ok() : ranges.status();
-  }));
+  auto ranges = RetriedQuery(
+      client, retrier, "read the facts' time ranges",
+      fmt::format("SELECT r, sum(e) FROM (SELECT intDiv(time, {0}) AS r, toUInt64(1) AS e FROM fact_event"
+                  " UNION ALL SELECT intDiv(time, {0}) AS r, toUInt64(0) AS e FROM fact_readers) GROUP BY r ORDER BY r"
+                  " FORMAT TabSeparated",
+                  step));
+  if (!ranges.ok()) return ranges.status();
   auto rows = ParseTsv(*ranges, 2);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Ok();
@@ -123,10 +121,9 @@ Status BackfillRollupTables(ClickHouseClient& client, Retrier& retrier, const st
   long long done = 0;
   for (const int64_t begin : starts) {
     for (const char* table : tables) {
-      SAGAFLOW_RETURN_IF_ERROR(retrier.Run(fmt::format("migration {}: backfill {}", version, table), [&] {
-        auto r = client.Query(RollupBackfill(table, begin, begin + step));
-        return r.ok() ? Status::Ok() : r.status();
-      }));
+      SAGAFLOW_RETURN_IF_ERROR(RetriedQuery(client, retrier, fmt::format("migration {}: backfill {}", version, table),
+                                            RollupBackfill(table, begin, begin + step))
+                                   .status());
     }
     ++done;
     if (tty)
@@ -195,8 +192,7 @@ Result<int> SchemaVersion(ClickHouseClient& client) {
   auto has_db = Exists(client, "SELECT count() FROM system.databases WHERE name = " + db);
   if (!has_db.ok()) return has_db.status();
   if (!*has_db) return Status::NotFound(fmt::format("database {} does not exist", client.config().database));
-  auto has_table =
-      Exists(client, "SELECT count() FROM system.tables WHERE database = " + db + " AND name = 'schema_version'");
+  auto has_table = TableExists(client, "schema_version");
   if (!has_table.ok()) return has_table.status();
   if (!*has_table) return 0;
   auto r = client.Query("SELECT max(version) FROM schema_version FORMAT TabSeparated");
@@ -215,10 +211,9 @@ Status Migrate(ClickHouseClient& client, Retrier& retrier) {
     return before.ok() || before.status().code() == Status::Code::kNotFound ? Status::Ok() : before.status();
   }));
   if (before.ok() && *before == LatestSchemaVersion()) return Status::Ok();
-  SAGAFLOW_RETURN_IF_ERROR(retrier.Run("create database", [&] {
-    auto r = client.Query(CreateDatabase(client.config()), /*use_database=*/false);
-    return r.ok() ? Status::Ok() : r.status();
-  }));
+  SAGAFLOW_RETURN_IF_ERROR(
+      RetriedQuery(client, retrier, "create database", CreateDatabase(client.config()), /*use_database=*/false)
+          .status());
   SAGAFLOW_RETURN_IF_ERROR(EnsureTable(client, retrier, "create schema_version", kSchemaVersion));
   Result<int> current = Status::Internal("unset");
   SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read schema version", [&] {

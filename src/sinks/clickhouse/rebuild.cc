@@ -37,30 +37,6 @@ Names NamesOf(const ClickHouseConfig& config, const std::string& table, int vers
   return {table + "_local", building + "_local", retired + "_local", building, table};
 }
 
-Result<std::string> QueryText(ClickHouseClient& client, Retrier& retrier, std::string_view what,
-                              const std::string& sql) {
-  Result<std::string> body = Status::Internal("unset");
-  SAGAFLOW_RETURN_IF_ERROR(retrier.Run(what, [&] {
-    body = client.Query(sql);
-    return body.ok() ? Status::Ok() : body.status();
-  }));
-  return body;
-}
-
-// A DDL statement, retried.
-Status Ddl(ClickHouseClient& client, Retrier& retrier, std::string_view what, const std::string& sql) {
-  return QueryText(client, retrier, what, sql).status();
-}
-
-Result<bool> TableExists(ClickHouseClient& client, const std::string& table) {
-  auto body = client.Query(fmt::format("SELECT count() FROM system.tables WHERE database = {} AND name = {} "
-                                       "FORMAT TabSeparated",
-                                       QuoteString(client.config().database), QuoteString(table)),
-                           false);
-  if (!body.ok()) return body.status();
-  return body->rfind('0', 0) != 0;
-}
-
 std::string Qualified(const ClickHouseConfig& config, const std::string& table) {
   return config.cluster.empty() ? table : config.database + "." + table;
 }
@@ -76,16 +52,17 @@ Status DropIfExists(ClickHouseClient& client, Retrier& retrier, const std::strin
   }));
   if (!*exists) return Status::Ok();
   const ClickHouseConfig& config = client.config();
-  return Ddl(client, retrier, "drop " + table,
-             fmt::format("DROP TABLE IF EXISTS {}{}", Qualified(config, table), OnCluster(config)));
+  return RetriedQuery(client, retrier, "drop " + table,
+                      fmt::format("DROP TABLE IF EXISTS {}{}", Qualified(config, table), OnCluster(config)))
+      .status();
 }
 
 // Rows per day of `column` in `table`.
 Result<std::map<int64_t, uint64_t>> DayCounts(ClickHouseClient& client, Retrier& retrier, const std::string& table,
                                               const char* column) {
-  auto body = QueryText(client, retrier, "count the rows of " + table,
-                        fmt::format("SELECT intDiv({0}, {1}) AS d, count() FROM {2} GROUP BY d FORMAT TabSeparated",
-                                    column, kSecondsPerDay, table));
+  auto body = RetriedQuery(client, retrier, "count the rows of " + table,
+                           fmt::format("SELECT intDiv({0}, {1}) AS d, count() FROM {2} GROUP BY d FORMAT TabSeparated",
+                                       column, kSecondsPerDay, table));
   if (!body.ok()) return body.status();
   auto rows = ParseTsv(*body, 2);
   if (!rows.ok()) return rows.status();
@@ -141,9 +118,10 @@ Status Copy(ClickHouseClient& client, Retrier& retrier, const Rebuild& rebuild, 
                                       ? ""
                                       : fmt::format(" AND ({0}) GLOBAL NOT IN (SELECT {0} FROM {1} WHERE {2})",
                                                     rebuild.row_key, names.building_insert, range);
-      SAGAFLOW_RETURN_IF_ERROR(Ddl(client, retrier, fmt::format("migration {}: copy {}", version, table),
-                                   fmt::format("INSERT INTO {} SELECT * FROM {} WHERE {}{}", names.building_insert,
-                                               names.source, range, missing)));
+      SAGAFLOW_RETURN_IF_ERROR(RetriedQuery(client, retrier, fmt::format("migration {}: copy {}", version, table),
+                                            fmt::format("INSERT INTO {} SELECT * FROM {} WHERE {}{}",
+                                                        names.building_insert, names.source, range, missing))
+                                   .status());
     }
     ++done;
     if (tty) {

@@ -62,4 +62,14 @@ Status Retrier::Run(std::string_view operation, const std::function<Status()>& o
   }
 }
 
+Result<std::string> RetriedQuery(ClickHouseClient& client, Retrier& retrier, std::string_view what,
+                                 const std::string& sql, bool use_database) {
+  Result<std::string> body = Status::Internal("unset");
+  SAGAFLOW_RETURN_IF_ERROR(retrier.Run(what, [&] {
+    body = client.Query(sql, use_database);
+    return body.ok() ? Status::Ok() : body.status();
+  }));
+  return body;
+}
+
 }  // namespace sagaflow::sinks::clickhouse

@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 
+#include "sinks/clickhouse/clickhouse_client.h"
 #include "sinks/clickhouse/clickhouse_config.h"
 #include "util/status.h"
 
@@ -52,5 +53,10 @@ class Retrier {
   std::mt19937_64 rng_;
   RetryStats stats_;
 };
+
+// client.Query(sql, use_database) through `retrier`: the answer's body, or
+// the error that ended the retries.
+Result<std::string> RetriedQuery(ClickHouseClient& client, Retrier& retrier, std::string_view what,
+                                 const std::string& sql, bool use_database = true);
 
 }  // namespace sagaflow::sinks::clickhouse
