@@ -15,11 +15,11 @@ void Add(std::vector<Span>* out, Grain grain, int64_t begin, int64_t end) {
 
 }  // namespace
 
-std::vector<Span> PlanSpans(const TimeRange& range, bool use_days) {
+std::vector<Span> PlanSpans(const TimeRange& range, bool use_days, int64_t days_before) {
   const int64_t begin = std::max<int64_t>(range.from.value_or(0), 0);
   // No time lies past kTimeEnd: an open or later end extends to a whole day,
   // so that it needs no facts.
-  const int64_t end = range.to && *range.to < kTimeEnd - 1 ? *range.to + 1 : CeilTo(kTimeEnd, kDay);
+  const int64_t end = range.to && *range.to < kTimeEnd - 1 ? *range.to + 1 : kAllDays;
   std::vector<Span> out;
   if (begin >= end || begin >= kTimeEnd) return out;
   const int64_t hours_begin = CeilTo(begin, kHour), hours_end = FloorTo(end, kHour);
@@ -29,7 +29,8 @@ std::vector<Span> PlanSpans(const TimeRange& range, bool use_days) {
     return out;
   }
   Add(&out, Grain::kFacts, begin, hours_begin);
-  const int64_t days_begin = CeilTo(hours_begin, kDay), days_end = FloorTo(hours_end, kDay);
+  const int64_t days_begin = CeilTo(hours_begin, kDay);
+  const int64_t days_end = std::min(FloorTo(hours_end, kDay), FloorTo(std::max<int64_t>(days_before, 0), kDay));
   if (!use_days || days_begin >= days_end) {
     Add(&out, Grain::kHour, hours_begin, hours_end);
   } else {

@@ -26,11 +26,15 @@ struct Span {
   int64_t end;
 };
 
+// Past every time: the day rollups of a store that holds every day.
+inline constexpr int64_t kAllDays = (kTimeEnd + kDay - 1) / kDay * kDay;
+
 // The spans covering `range` (both ends inclusive, open bounds = the whole
 // domain), in time order, without overlap: facts for the partial hour at
 // each edge, hours for the partial days, days for the rest (only hours when
-// `use_days` is false, e.g. for hourly buckets). Empty when the range holds
-// no valid time.
-std::vector<Span> PlanSpans(const TimeRange& range, bool use_days);
+// `use_days` is false, e.g. for hourly buckets). Whole days from
+// `days_before` (a multiple of kDay) on are read as hours: a store whose day
+// rollups stop there. Empty when the range holds no valid time.
+std::vector<Span> PlanSpans(const TimeRange& range, bool use_days, int64_t days_before = kAllDays);
 
 }  // namespace sagaflow::query

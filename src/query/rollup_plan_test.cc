@@ -32,6 +32,21 @@ TEST(PlanSpans, EdgesAreFactsThenHoursThenDays) {
   EXPECT_EQ(spans[4].end, 3 * kDay + 2 * kHour + 901);
 }
 
+TEST(PlanSpans, DaysFromDaysBeforeOnAreHours) {
+  // Days 1 and 2 whole; day rollups stop at day 2.
+  auto spans = PlanSpans({kDay, 3 * kDay - 1}, true, 2 * kDay);
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].grain, Grain::kDay);
+  EXPECT_EQ(spans[0].end, 2 * kDay);
+  EXPECT_EQ(spans[1].grain, Grain::kHour);
+  EXPECT_EQ(spans[1].begin, 2 * kDay);
+  EXPECT_EQ(spans[1].end, 3 * kDay);
+  // No day rollups at all: hours only.
+  spans = PlanSpans({kDay, 3 * kDay - 1}, true, 0);
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].grain, Grain::kHour);
+}
+
 TEST(PlanSpans, WithinOneHourIsFactsOnly) {
   auto spans = PlanSpans({kHour + 1, 2 * kHour - 2}, true);
   ASSERT_EQ(spans.size(), 1u);
@@ -51,7 +66,8 @@ TEST(PlanSpans, RandomWindowsAreCoveredExactlyOnce) {
     if (rng() % 5) r.from = static_cast<int64_t>(rng() % scale) - kHour;
     if (rng() % 5) r.to = (r.from ? *r.from : 0) + static_cast<int64_t>(rng() % (3 * kDay));
     const bool days = rng() % 2;
-    auto spans = PlanSpans(r, days);
+    const int64_t days_before = rng() % 3 ? static_cast<int64_t>(rng() % (12 * kDay)) / kDay * kDay : kAllDays;
+    auto spans = PlanSpans(r, days, days_before);
     const int64_t lo = std::max<int64_t>(r.from.value_or(0), 0);
     const int64_t hi = std::min<int64_t>(r.to.value_or(kTimeEnd - 1), kTimeEnd - 1);
     if (lo > hi) {
@@ -74,6 +90,9 @@ TEST(PlanSpans, RandomWindowsAreCoveredExactlyOnce) {
       EXPECT_EQ(spans[i].end % w, 0);
       if (!days) {
         EXPECT_NE(spans[i].grain, Grain::kDay);
+      }
+      if (spans[i].grain == Grain::kDay) {
+        EXPECT_LE(spans[i].end, days_before);
       }
       if (spans[i].grain == Grain::kFacts) {
         EXPECT_LE(spans[i].end - spans[i].begin, kHour);

@@ -74,11 +74,18 @@ inline const std::vector<std::string> kHostile = {
     "tab\there",        "new\nline",   "back\\slash\\",       "quote ' and \"", "'; DROP TABLE fact_event; --",
     "Éowyn Dúnedain 🐉", "\\t literal", "\r\b\f\x01 controls", "x' OR '1'='1"};
 
+// The event times of a RandomHistory:
+//  - kScattered: at the domain's edges and around bucket borders, else
+//    uniform over `days` days;
+//  - kLive: moving forward 8 hours a batch, as a live stream's do, one in
+//    five up to 3 days late.
+enum class Times { kScattered, kLive };
+
 // A random history over `streams` streams: events of every saga and empty
-// ones, mentions of the first 7 entities, times at the domain's edges and
-// around bucket borders (else uniform over `days` days), dead letters with
-// hostile text, and every fourth batch re-sent.
-inline std::vector<pipeline::Batch> RandomHistory(uint64_t seed, int batches = 12, int days = 5, int max_records = 45) {
+// ones, mentions of the first 7 entities, times as `times` says, dead
+// letters with hostile text, and every fourth batch re-sent.
+inline std::vector<pipeline::Batch> RandomHistory(uint64_t seed, int batches = 12, int days = 5, int max_records = 45,
+                                                  Times times_of = Times::kScattered) {
   using pipeline::Batch;
   using pipeline::EventRow;
   using pipeline::EventStatus;
@@ -100,8 +107,12 @@ inline std::vector<pipeline::Batch> RandomHistory(uint64_t seed, int batches = 1
         continue;
       }
       const int saga = static_cast<int>(rng() % 4) - 1;
-      const int64_t time =
+      int64_t time =
           rng() % 4 == 0 ? times[rng() % 8] : static_cast<int64_t>(rng() % (86400 * static_cast<uint64_t>(days)));
+      if (times_of == Times::kLive) {
+        const int64_t now = int64_t{n} * 8 * 3600 + static_cast<int64_t>(rng() % (8 * 3600));
+        time = rng() % 5 == 0 ? std::max<int64_t>(0, now - static_cast<int64_t>(rng() % (3 * 86400))) : now;
+      }
       std::vector<std::pair<uint32_t, uint32_t>> mentions;
       if (saga >= 0) {
         for (uint32_t e = 0; e < 7; ++e) {

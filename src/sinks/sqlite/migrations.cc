@@ -135,6 +135,21 @@ CREATE TABLE zone_readers (
   return kSql.c_str();
 }
 
+// Version 3: the day rollups hold the days before rollup_state.days_until;
+// later days are in the hour rollups only, until a batch with events of a
+// newer day folds the days before it into day rows with one INSERT ...
+// SELECT (SqliteSink). A batch so upserts one rollup row per saga, entity
+// and hour instead of two (an hour's and a day's); queries read the days
+// not yet folded from the hours (query::PlanSpans' days_before). Version 2
+// kept every day in the day rollups: they are all folded.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE rollup_state (
+  id         INTEGER PRIMARY KEY CHECK (id = 0),
+  days_until INTEGER NOT NULL
+);
+INSERT INTO rollup_state(id, days_until) SELECT 0, coalesce(max(bucket) + 86400, 0) FROM rollup_saga_day;
+)sql";
+
 // Rows per backfill statement: progress granularity.
 constexpr int64_t kBackfillChunk = 1 << 20;
 
@@ -211,6 +226,7 @@ const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kAll = {
       {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
       {2, "rollups per saga/entity and saga per hour and day, zone maps of the fact tables", SchemaV2(), BackfillV2},
+      {3, "day rollups folded from the hours once a day has passed (rollup_state)", kSchemaV3},
   };
   return kAll;
 }

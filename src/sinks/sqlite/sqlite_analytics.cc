@@ -115,10 +115,29 @@ Status SqliteAnalytics::ForEachSpan(const query::TimeRange& range, bool use_days
                                     const std::string& select, const std::string& where,
                                     const std::function<void(Statement&)>& bind,
                                     const std::function<void(Statement&)>& row) {
+  // One read transaction: the days folded and the rows of every span from
+  // the same commit of the writer.
+  SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  Status st = SpansInTransaction(range, use_days, family, select, where, bind, row);
+  db_->Exec("COMMIT");
+  return st;
+}
+
+Status SqliteAnalytics::SpansInTransaction(const query::TimeRange& range, bool use_days, Family family,
+                                           const std::string& select, const std::string& where,
+                                           const std::function<void(Statement&)>& bind,
+                                           const std::function<void(Statement&)>& row) {
+  auto days = db_->Prepare("SELECT days_until FROM rollup_state");
+  if (!days.ok()) return days.status();
+  auto found = days->Step();
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::Corruption(fmt::format("{}: rollup_state has no row", db_->path()));
+  const int64_t days_until = days->Int(0);
+  days->Reset();
   // Each span's rows under the same column names (t: the bucket's start or
   // the fact's time), so that one `select` reads rollups and facts alike.
   const bool entity = family == Family::kEntity;
-  for (const Span& span : query::PlanSpans(range, use_days)) {
+  for (const Span& span : query::PlanSpans(range, use_days, days_until)) {
     std::string rows;
     RowRange keys{0, 0};
     if (span.grain == Grain::kFacts) {

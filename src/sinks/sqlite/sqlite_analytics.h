@@ -55,6 +55,9 @@ class SqliteAnalytics final : public query::Analytics {
   Status ForEachSpan(const query::TimeRange& range, bool use_days, Family family, const std::string& select,
                      const std::string& where, const std::function<void(Statement&)>& bind,
                      const std::function<void(Statement&)>& row);
+  Status SpansInTransaction(const query::TimeRange& range, bool use_days, Family family, const std::string& select,
+                            const std::string& where, const std::function<void(Statement&)>& bind,
+                            const std::function<void(Statement&)>& row);
   std::unique_ptr<Db> db_;
   Statement zone_event_, zone_readers_;
 };

@@ -38,6 +38,22 @@ std::string MultiRowMentionInsert() {
   return sql;
 }
 
+// Keys of the batch's sums: the bucket number (time / 3600 or / 86400;
+// times are below 2^32, so below 2^21), the saga slot (index into
+// Dimensions::sagas + 1, 0 for no saga; below 2^11, Prepare) and the entity
+// index (below 2^32).
+constexpr int kSagaSlotBits = 11;
+constexpr uint64_t kMaxSagaSlots = uint64_t{1} << kSagaSlotBits;
+uint64_t EntityKey(uint64_t bucket_no, uint64_t saga_slot, uint64_t entity) {
+  return bucket_no << (32 + kSagaSlotBits) | saga_slot << 32 | entity;
+}
+uint64_t EntityKeyBucket(uint64_t key) { return key >> (32 + kSagaSlotBits); }
+uint64_t EntityKeySaga(uint64_t key) { return (key >> 32) & (kMaxSagaSlots - 1); }
+uint64_t EntityKeyEntity(uint64_t key) { return key & 0xFFFFFFFFu; }
+uint64_t SagaKey(uint64_t bucket_no, uint64_t saga_slot) { return bucket_no << kSagaSlotBits | saga_slot; }
+uint64_t SagaKeyBucket(uint64_t key) { return key >> kSagaSlotBits; }
+uint64_t SagaKeySaga(uint64_t key) { return key & (kMaxSagaSlots - 1); }
+
 // Adds a batch's sums to a rollup row: INSERT of the key columns, then the
 // sum columns (parameters in that order), adding to a stored row.
 std::string RollupUpsert(const char* table, std::initializer_list<const char*> keys,
@@ -105,6 +121,10 @@ Result<std::string> SqliteSink::Synchronous() {
 }
 
 Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
+  if (dims.sagas.size() >= kMaxSagaSlots) {
+    return Status::InvalidArgument(
+        fmt::format("{} sagas: the SQLite store takes at most {}", dims.sagas.size(), kMaxSagaSlots - 1));
+  }
   SAGAFLOW_RETURN_IF_ERROR(Migrate(*db_));
   SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   auto upsert = [&]() -> Status {
@@ -196,6 +216,22 @@ Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
       &zone_readers_));
   SAGAFLOW_RETURN_IF_ERROR(
       Assign(db_->Prepare("SELECT coalesce(max(rowid), 0) FROM fact_readers"), &max_readers_rowid_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare("SELECT days_until FROM rollup_state"), &read_days_until_));
+  // Plain INSERTs: days from days_until on have no day rows (a conflict
+  // would mean a day counted twice). The saga ids of the days' saga rows
+  // lead the entity rows' key: one range per saga, not a table scan.
+  SAGAFLOW_RETURN_IF_ERROR(Assign(
+      db_->Prepare("INSERT INTO rollup_entity_day(saga_id, bucket, entity_id, mentions, readers, events) "
+                   "SELECT saga_id, bucket / 86400 * 86400, entity_id, sum(mentions), sum(readers), sum(events) "
+                   "FROM rollup_entity_hour WHERE saga_id IN (SELECT DISTINCT saga_id FROM rollup_saga_hour WHERE "
+                   "bucket >= ?1 AND bucket < ?2) AND bucket >= ?1 AND bucket < ?2 GROUP BY 1, 2, 3"),
+      &fold_entity_days_));
+  SAGAFLOW_RETURN_IF_ERROR(
+      Assign(db_->Prepare("INSERT INTO rollup_saga_day(bucket, saga_id, events, readers) "
+                          "SELECT bucket / 86400 * 86400, saga_id, sum(events), sum(readers) FROM rollup_saga_hour "
+                          "WHERE bucket >= ?1 AND bucket < ?2 GROUP BY 1, 2"),
+             &fold_saga_days_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare("UPDATE rollup_state SET days_until = ?1"), &set_days_until_));
   // Positions only move forward, even if two runs share a source.
   SAGAFLOW_RETURN_IF_ERROR(
       Assign(db_->Prepare("UPDATE source SET position = ?2, line = ?3, digest = ?4, description = ?5, updated_at = ?6 "
@@ -255,18 +291,19 @@ Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport
     }
     ++report->events;
     const int64_t key = db_->LastInsertRowid();
-    const int64_t hour = e.time / 3600 * 3600;
-    Sums& saga = saga_hours_[{saga_id, hour, 0}];
+    const auto hour_no = static_cast<uint64_t>(e.time / 3600);
+    const auto saga_slot = static_cast<uint64_t>(e.saga + 1);
+    SumTable::Entry& saga = saga_hours_.Find(SagaKey(hour_no, saga_slot));
     ++saga.a;
     saga.b += e.readers;
-    Sums& zone = zones_.try_emplace(hour, Sums{key, key, 0}).first->second;
-    zone.a = std::min(zone.a, key);
+    SumTable::Entry& zone = zones_.Find(hour_no);
+    zone.a = zone.a == 0 ? key : std::min(zone.a, key);  // event keys are > 0
     zone.b = std::max(zone.b, key);
     zone.c += e.mention_count;
     for (uint32_t i = 0; i < e.mention_count; ++i) {
       const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
       pending_.push_back({key, entity_ids_[m.entity], saga_id, static_cast<int64_t>(m.count), e.readers, e.time});
-      Sums& entity = entity_hours_[{saga_id, hour, entity_ids_[m.entity]}];
+      SumTable::Entry& entity = entity_hours_.Find(EntityKey(hour_no, saga_slot, m.entity));
       entity.a += m.count;
       entity.b += e.readers;
       ++entity.c;
@@ -307,41 +344,58 @@ Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport
 }
 
 Status SqliteSink::WriteRollups() {
-  // Hours, then days summed from them.
-  auto write = [](Statement& stmt, const auto& sums, int key_columns) -> Status {
-    for (const auto& [k, v] : sums) {
-      stmt.Bind(1, std::get<0>(k));
-      stmt.Bind(2, std::get<1>(k));
-      if (key_columns == 3) stmt.Bind(3, std::get<2>(k));
-      int p = key_columns + 1;
-      stmt.Bind(p++, v.a);
-      stmt.Bind(p++, v.b);
-      if (key_columns == 3) stmt.Bind(p, v.c);
+  auto saga_id = [this](uint64_t slot) { return slot == 0 ? 0 : saga_ids_[slot - 1]; };
+  auto write_entities = [&](Statement& stmt, const SumTable& sums, int64_t width) -> Status {
+    for (const SumTable::Entry& e : sums.entries()) {
+      stmt.Bind(1, saga_id(EntityKeySaga(e.key)));
+      stmt.Bind(2, static_cast<int64_t>(EntityKeyBucket(e.key)) * width);
+      stmt.Bind(3, entity_ids_[EntityKeyEntity(e.key)]);
+      stmt.Bind(4, e.a);
+      stmt.Bind(5, e.b);
+      stmt.Bind(6, e.c);
       SAGAFLOW_RETURN_IF_ERROR(stmt.Run());
     }
     return Status::Ok();
   };
-  decltype(entity_hours_) entity_days;
-  for (const auto& [k, v] : entity_hours_) {
-    Sums& d = entity_days[{std::get<0>(k), std::get<1>(k) / 86400 * 86400, std::get<2>(k)}];
-    d.a += v.a, d.b += v.b, d.c += v.c;
+  auto write_sagas = [&](Statement& stmt, const SumTable& sums, int64_t width) -> Status {
+    for (const SumTable::Entry& e : sums.entries()) {
+      stmt.Bind(1, saga_id(SagaKeySaga(e.key)));
+      stmt.Bind(2, static_cast<int64_t>(SagaKeyBucket(e.key)) * width);
+      stmt.Bind(3, e.a);
+      stmt.Bind(4, e.b);
+      SAGAFLOW_RETURN_IF_ERROR(stmt.Run());
+    }
+    return Status::Ok();
+  };
+  SAGAFLOW_RETURN_IF_ERROR(write_entities(entity_hour_, entity_hours_, 3600));
+  SAGAFLOW_RETURN_IF_ERROR(write_sagas(saga_hour_, saga_hours_, 3600));
+  // Days before days_until (migration 3) are folded: late events add to
+  // their day rows too. Later days wait in the hours.
+  const auto folded_hours = static_cast<uint64_t>(days_until_ / 3600);
+  for (const SumTable::Entry& h : entity_hours_.entries()) {
+    if (EntityKeyBucket(h.key) >= folded_hours) continue;
+    SumTable::Entry& d =
+        entity_days_.Find(EntityKey(EntityKeyBucket(h.key) / 24, EntityKeySaga(h.key), EntityKeyEntity(h.key)));
+    d.a += h.a, d.b += h.b, d.c += h.c;
   }
-  decltype(saga_hours_) saga_days;
-  for (const auto& [k, v] : saga_hours_) {
-    Sums& d = saga_days[{std::get<0>(k), std::get<1>(k) / 86400 * 86400, 0}];
-    d.a += v.a, d.b += v.b;
+  uint64_t newest_hour = 0;
+  for (const SumTable::Entry& h : saga_hours_.entries()) {
+    newest_hour = std::max(newest_hour, SagaKeyBucket(h.key));
+    if (SagaKeyBucket(h.key) >= folded_hours) continue;
+    SumTable::Entry& d = saga_days_.Find(SagaKey(SagaKeyBucket(h.key) / 24, SagaKeySaga(h.key)));
+    d.a += h.a, d.b += h.b;
   }
-  SAGAFLOW_RETURN_IF_ERROR(write(entity_hour_, entity_hours_, 3));
-  SAGAFLOW_RETURN_IF_ERROR(write(entity_day_, entity_days, 3));
-  SAGAFLOW_RETURN_IF_ERROR(write(saga_hour_, saga_hours_, 2));
-  SAGAFLOW_RETURN_IF_ERROR(write(saga_day_, saga_days, 2));
+  SAGAFLOW_RETURN_IF_ERROR(write_entities(entity_day_, entity_days_, 86400));
+  SAGAFLOW_RETURN_IF_ERROR(write_sagas(saga_day_, saga_days_, 86400));
+  SAGAFLOW_RETURN_IF_ERROR(FoldDays(static_cast<int64_t>(newest_hour / 24) * 86400));
   // The batch's fact_readers rows got the rowids after the table's previous
   // maximum (append-only table): each hour's zone takes the batch's range.
   auto max_rowid = max_readers_rowid_.Step();
   if (!max_rowid.ok()) return max_rowid.status();
   const int64_t last = max_readers_rowid_.Int(0);
   max_readers_rowid_.Reset();
-  for (const auto& [hour, z] : zones_) {
+  for (const SumTable::Entry& z : zones_.entries()) {
+    const auto hour = static_cast<int64_t>(z.key) * 3600;
     zone_event_.Bind(1, hour);
     zone_event_.Bind(2, z.a);
     zone_event_.Bind(3, z.b);
@@ -353,6 +407,22 @@ Status SqliteSink::WriteRollups() {
     zone_readers_.Bind(4, z.c);
     SAGAFLOW_RETURN_IF_ERROR(zone_readers_.Run());
   }
+  return Status::Ok();
+}
+
+Status SqliteSink::FoldDays(int64_t newest_day) {
+  // Up to the newest day with events, never past today's: one event from
+  // the far future must not turn every later batch into late events.
+  const int64_t until = std::min(newest_day, Now() / 86400 * 86400);
+  if (until <= days_until_) return Status::Ok();
+  for (Statement* fold : {&fold_entity_days_, &fold_saga_days_}) {
+    fold->Bind(1, days_until_);
+    fold->Bind(2, until);
+    SAGAFLOW_RETURN_IF_ERROR(fold->Run());
+  }
+  set_days_until_.Bind(1, until);
+  SAGAFLOW_RETURN_IF_ERROR(set_days_until_.Run());
+  days_until_ = until;
   return Status::Ok();
 }
 
@@ -391,15 +461,19 @@ Result<pipeline::WriteReport> SqliteSink::Write(const pipeline::Batch& batch) {
 Result<pipeline::WriteReport> SqliteSink::WriteTransaction(const pipeline::Batch& batch) {
   pipeline::WriteReport report;
   pending_.clear();
-  entity_hours_.clear();
-  saga_hours_.clear();
-  zones_.clear();
+  for (SumTable* t : {&entity_hours_, &saga_hours_, &zones_, &entity_days_, &saga_days_}) t->clear();
   SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   Status st = [&]() -> Status {
     auto before = max_readers_rowid_.Step();
     if (!before.ok()) return before.status();
     readers_rowid_before_ = max_readers_rowid_.Int(0);
     max_readers_rowid_.Reset();
+    // Read under the write lock: another writer may have folded days.
+    auto days = read_days_until_.Step();
+    if (!days.ok()) return days.status();
+    if (!*days) return Status::Corruption("rollup_state has no row");
+    days_until_ = read_days_until_.Int(0);
+    read_days_until_.Reset();
     return WriteRows(batch, &report);
   }();
   if (!st.ok()) {

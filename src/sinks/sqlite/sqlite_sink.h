@@ -7,11 +7,11 @@
 
 #include <memory>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 
 #include "pipeline/sink.h"
 #include "sinks/sqlite/sqlite_db.h"
+#include "util/sum_table.h"
 
 namespace sagaflow::sinks::sqlite {
 
@@ -58,22 +58,17 @@ class SqliteSink final : public pipeline::Sink {
   Status FlushMentions(bool all);
   std::vector<PendingMention> pending_;
   // What the batch's new rows add to the rollups and zones, written by
-  // WriteRollups() at the end of the transaction.
-  struct Sums {
-    int64_t a = 0, b = 0, c = 0;
-  };
-  struct KeyHash {
-    size_t operator()(const std::tuple<int64_t, int64_t, int64_t>& k) const noexcept {
-      // Unsigned: the products overflow on purpose (signed overflow is undefined).
-      const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
-      return std::hash<uint64_t>()(u(std::get<0>(k)) * 1000003 ^ u(std::get<1>(k)) * 7919 ^ u(std::get<2>(k)));
-    }
-  };
-  std::unordered_map<std::tuple<int64_t, int64_t, int64_t>, Sums, KeyHash> entity_hours_;  // (saga, hour, entity)
-  std::unordered_map<std::tuple<int64_t, int64_t, int64_t>, Sums, KeyHash> saga_hours_;    // (saga or 0, hour, 0)
-  std::unordered_map<int64_t, Sums> zones_;  // hour -> event_key min, max; fact_readers rows
-  int64_t readers_rowid_before_ = 0;         // max(rowid) of fact_readers when the transaction began
+  // WriteRollups() at the end of the transaction. Keys (sqlite_sink.cc):
+  // hour or day number, saga slot, entity index; sums: mentions, readers,
+  // events (entities), events, readers (sagas), event_key min, max and
+  // fact_readers rows (zones, keyed by hour number).
+  SumTable entity_hours_, saga_hours_, zones_, entity_days_, saga_days_;
+  int64_t readers_rowid_before_ = 0;  // max(rowid) of fact_readers when the transaction began
+  int64_t days_until_ = 0;            // rollup_state.days_until when the transaction began
   Status WriteRollups();
+  // Folds the hours of the days from days_until_ to `newest_day` (a day
+  // start) into the day rollups and moves days_until_ there.
+  Status FoldDays(int64_t newest_day);
 
   std::unique_ptr<Db> db_;
   std::vector<int64_t> saga_ids_;                           // Dimensions::sagas[i].id
@@ -82,6 +77,7 @@ class SqliteSink final : public pipeline::Sink {
   pipeline::StoreStats stats_{"sqlite", {"batch"}};
   Statement insert_source_, insert_event_, insert_mention_, insert_mentions_, insert_dead_letter_, update_source_;
   Statement entity_hour_, entity_day_, saga_hour_, saga_day_, zone_event_, zone_readers_, max_readers_rowid_;
+  Statement read_days_until_, fold_entity_days_, fold_saga_days_, set_days_until_;
 };
 
 }  // namespace sagaflow::sinks::sqlite

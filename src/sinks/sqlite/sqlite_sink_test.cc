@@ -3,6 +3,7 @@
 // semantics (windows, ordering, empty texts, unknown names).
 #include "sinks/sqlite/sqlite_sink.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -182,6 +183,66 @@ TEST_F(SqliteStoreTest, AFailedBatchLeavesNothingBehind) {
   EXPECT_EQ((*cp)->position, 0u);  // unchanged
   auto sagas = OpenAnalytics()->Sagas({});
   EXPECT_EQ((*sagas)[0].events, 1);  // the first event of the bad batch rolled back too
+}
+
+// Rows of a day rollup table: "day:entity index or saga:mentions or events".
+std::vector<std::string> DayRows(const std::string& path, const char* table) {
+  auto db = Db::Open(path, Db::Mode::kReadOnly);
+  EXPECT_TRUE(db.ok());
+  const bool entity = std::string_view(table) == "rollup_entity_day";
+  auto q = (*db)->Prepare(fmt::format("SELECT bucket / 86400, {}, {} FROM {} ORDER BY 1, 2",
+                                      entity ? "entity_id" : "saga_id", entity ? "mentions" : "events", table));
+  EXPECT_TRUE(q.ok());
+  std::vector<std::string> rows;
+  while (*q->Step()) rows.push_back(fmt::format("{}:{}:{}", q->Int(0), q->Int(1), q->Int(2)));
+  return rows;
+}
+
+int64_t DaysUntil(const std::string& path) {
+  auto db = Db::Open(path, Db::Mode::kReadOnly);
+  auto q = (*db)->Prepare("SELECT days_until FROM rollup_state");
+  EXPECT_TRUE(q.ok() && *q->Step());
+  return q->Int(0);
+}
+
+// Day rows wait until a batch brings a newer day: then the passed days'
+// hours are folded into them, and a late event adds to its day's rows.
+TEST_F(SqliteStoreTest, PassedDaysAreFoldedIntoDayRows) {
+  auto sink = OpenSink();
+  const int64_t jon = pipeline::EntityId("got", "Jon"), got = pipeline::SagaId("got");
+  Batch day0;
+  AddEvent(&day0, 0, 0, 100, 3600, {{0, 2}});
+  AddEvent(&day0, 1, 0, 100, 7300, {{0, 1}});
+  Checkpoint(&day0, 1);
+  ASSERT_TRUE(sink->Write(day0).ok());
+  EXPECT_EQ(DaysUntil(path_), 0);
+  EXPECT_TRUE(DayRows(path_, "rollup_entity_day").empty());
+  EXPECT_TRUE(DayRows(path_, "rollup_saga_day").empty());
+
+  Batch day2;
+  AddEvent(&day2, 2, 0, 100, 2 * 86400 + 5, {{0, 4}});
+  Checkpoint(&day2, 2);
+  ASSERT_TRUE(sink->Write(day2).ok());
+  EXPECT_EQ(DaysUntil(path_), 2 * 86400);
+  EXPECT_EQ(DayRows(path_, "rollup_entity_day"), std::vector<std::string>{fmt::format("0:{}:3", jon)});
+  EXPECT_EQ(DayRows(path_, "rollup_saga_day"), std::vector<std::string>{fmt::format("0:{}:2", got)});
+
+  Batch late;
+  AddEvent(&late, 3, 0, 100, 86400 - 1, {{0, 5}});  // day 0, folded already
+  AddEvent(&late, 4, 0, 100, 86400, {{0, 7}});      // day 1, folded (empty) already
+  Checkpoint(&late, 4);
+  ASSERT_TRUE(sink->Write(late).ok());
+  EXPECT_EQ(DaysUntil(path_), 2 * 86400);
+  EXPECT_EQ(DayRows(path_, "rollup_entity_day"),
+            (std::vector<std::string>{fmt::format("0:{}:8", jon), fmt::format("1:{}:7", jon)}));
+  // Every window answers from the facts' sums.
+  auto a = OpenAnalytics();
+  for (auto [from, to, mentions] : {std::tuple{0, 3 * 86400, 19}, {0, 86400 - 1, 8}, {86400, 3 * 86400, 11}}) {
+    auto top = a->TopEntities({"got", {from, to}, 10, query::Measure::kMentions});
+    ASSERT_TRUE(top.ok());
+    ASSERT_EQ(top->size(), 1u);
+    EXPECT_EQ((*top)[0].mentions, mentions) << from << ".." << to;
+  }
 }
 
 // The same inside a many-row fact_readers insert (OR FAIL: the rows it
