@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
 
 #include "sinks/clickhouse/sql.h"
+#include "util/flat_map.h"
 
 namespace sagaflow::sinks::clickhouse {
 
@@ -51,6 +53,13 @@ const char* kSagaColumns = "bucket, saga_id, source_id, events, readers, upto";
 
 // (saga_id, bucket, entity_id or 0, source_id)
 using Key = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;
+struct KeyHash {
+  size_t operator()(const Key& k) const noexcept {
+    // The ids are hashes already; unsigned products overflow on purpose.
+    const auto [a, b, c, d] = k;
+    return static_cast<size_t>(a * 0x9E3779B97F4A7C15ULL ^ b * 0xC2B2AE3D27D4EB4FULL ^ c * 0x165667B19E3779F9ULL ^ d);
+  }
+};
 struct Entry {
   uint64_t stored[3] = {0, 0, 0};  // the longest stored prefix's values
   bool has_stored = false;
@@ -58,6 +67,7 @@ struct Entry {
   uint64_t added[3] = {0, 0, 0};  // the batch's events after it
   bool adds = false;
 };
+using Entries = FlatMap<Key, Entry, KeyHash>;
 
 std::string List(const std::set<uint64_t>& values) {
   std::string out;
@@ -149,7 +159,7 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
                     const std::function<Status(const char*, const char*, const std::string&)>& insert) {
   const pipeline::Batch& batch = *in.batch;
   if (batch.events.empty()) return Status::Ok();
-  std::map<Key, Entry> entries[kReadBack];
+  Entries entries[kReadBack];
   std::set<uint64_t> sources, buckets[2];  // hours, days
   // The keys of an event in each table, in kTables order (entity tables:
   // one per mention).
@@ -169,11 +179,29 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
       }
     }
   };
+  auto add = [&](const pipeline::EventRow& e, int t, const Key& k, uint64_t one, uint64_t mentions) {
+    Entry& entry = entries[t][k];
+    entry.adds = true;
+    if (kTables[t].entity) {
+      entry.added[0] += mentions;
+      entry.added[1] += static_cast<uint64_t>(e.readers);
+      entry.added[2] += one;
+    } else {
+      entry.added[0] += one;
+      entry.added[1] += static_cast<uint64_t>(e.readers);
+    }
+  };
+  // Every event adds to its keys, as if no stored prefix reached into the
+  // batch (the usual case: checked below).
+  std::map<uint64_t, uint64_t> first_of;  // source id -> the batch's first event position
   for (const pipeline::EventRow& e : batch.events) {
-    sources.insert((*in.source_ids)[e.stream]);
+    const uint64_t source = (*in.source_ids)[e.stream];
+    auto [first, is_new] = first_of.emplace(source, e.position);
+    if (!is_new) first->second = std::min(first->second, e.position);
+    sources.insert(source);
     buckets[0].insert(static_cast<uint64_t>(e.time) / 3600 * 3600);
     buckets[1].insert(static_cast<uint64_t>(e.time) / 86400 * 86400);
-    for_each_key(e, [&](int t, const Key& k, uint64_t, uint64_t) { entries[t][k]; });
+    for_each_key(e, [&](int t, const Key& k, uint64_t one, uint64_t mentions) { add(e, t, k, one, mentions); });
   }
 
   // The longest stored prefix of every key the batch touches.
@@ -192,6 +220,7 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
   if (!body.ok()) return body.status();
   auto rows = ParseTsv(*body, 9);
   if (!rows.ok()) return rows.status();
+  std::set<uint64_t> overlapping;  // sources with a stored prefix reaching into the batch
   for (const auto& r : *rows) {
     uint64_t v[9];
     for (int i = 0; i < 9; ++i) {
@@ -200,34 +229,46 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
       v[i] = *x;
     }
     if (v[0] >= kReadBack) return Status::Corruption("rollup read-back: bad table index");
-    auto it = entries[v[0]].find(Key{v[1], v[2], v[3], v[4]});
-    if (it == entries[v[0]].end()) continue;  // a key of another event's bucket
-    it->second = Entry{{v[5], v[6], v[7]}, true, v[8]};
+    Entry* entry = entries[v[0]].Find(Key{v[1], v[2], v[3], v[4]});
+    if (entry == nullptr) continue;  // a key of another event's bucket
+    entry->has_stored = true;
+    std::copy(v + 5, v + 8, entry->stored);
+    entry->upto = v[8];
+    if (entry->upto >= first_of[v[4]]) overlapping.insert(v[4]);
   }
-
-  // Add the batch's events past each key's stored prefix.
-  for (const pipeline::EventRow& e : batch.events) {
-    for_each_key(e, [&](int t, const Key& k, uint64_t one, uint64_t mentions) {
-      Entry& entry = entries[t][k];
-      if (entry.has_stored && e.position <= entry.upto) return;  // in the stored prefix
-      entry.adds = true;
-      if (kTables[t].entity) {
-        entry.added[0] += mentions;
-        entry.added[1] += static_cast<uint64_t>(e.readers);
-        entry.added[2] += one;
-      } else {
-        entry.added[0] += one;
-        entry.added[1] += static_cast<uint64_t>(e.readers);
+  // A re-sent or overlapping batch: its streams' keys add only the events
+  // past each key's stored prefix.
+  if (!overlapping.empty()) {
+    for (auto& table : entries) {
+      for (auto& [k, entry] : table.entries()) {
+        if (!overlapping.count(std::get<3>(k))) continue;
+        std::fill(entry.added, entry.added + 3, 0);
+        entry.adds = false;
       }
-    });
+    }
+    for (const pipeline::EventRow& e : batch.events) {
+      if (!overlapping.count((*in.source_ids)[e.stream])) continue;
+      for_each_key(e, [&](int t, const Key& k, uint64_t one, uint64_t mentions) {
+        const Entry& entry = *entries[t].Find(k);
+        if (entry.has_stored && e.position <= entry.upto) return;  // in the stored prefix
+        add(e, t, k, one, mentions);
+      });
+    }
   }
   // A key's new prefix ends at the batch's last record of its stream.
   std::map<uint64_t, uint64_t> end_of;  // source id -> position
   for (size_t s = 0; s < batch.streams.size(); ++s) end_of[(*in.source_ids)[s]] = batch.streams[s].checkpoint.position;
   for (int t = 0; t < kReadBack; ++t) {
+    // In key order, as the tables sort them: the server's sort of the block
+    // is then a check, and equal row sets are equal bodies (dedup tokens).
+    std::vector<const Entries::Entry*> sorted;
+    sorted.reserve(entries[t].size());
+    for (const auto& e : entries[t].entries()) sorted.push_back(&e);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->key < b->key; });
     std::string data;
-    for (const auto& [k, entry] : entries[t]) {
-      const auto [saga, bucket, entity, source] = k;
+    for (const Entries::Entry* e : sorted) {
+      const Entry& entry = e->value;
+      const auto [saga, bucket, entity, source] = e->key;
       const uint64_t upto = end_of[source];
       if (!entry.adds || (entry.has_stored && entry.upto >= upto)) continue;
       uint64_t v[3];

@@ -293,17 +293,17 @@ Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport
     const int64_t key = db_->LastInsertRowid();
     const auto hour_no = static_cast<uint64_t>(e.time / 3600);
     const auto saga_slot = static_cast<uint64_t>(e.saga + 1);
-    SumTable::Entry& saga = saga_hours_.Find(SagaKey(hour_no, saga_slot));
+    Sums& saga = saga_hours_[SagaKey(hour_no, saga_slot)];
     ++saga.a;
     saga.b += e.readers;
-    SumTable::Entry& zone = zones_.Find(hour_no);
+    Sums& zone = zones_[hour_no];
     zone.a = zone.a == 0 ? key : std::min(zone.a, key);  // event keys are > 0
     zone.b = std::max(zone.b, key);
     zone.c += e.mention_count;
     for (uint32_t i = 0; i < e.mention_count; ++i) {
       const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
       pending_.push_back({key, entity_ids_[m.entity], saga_id, static_cast<int64_t>(m.count), e.readers, e.time});
-      SumTable::Entry& entity = entity_hours_.Find(EntityKey(hour_no, saga_slot, m.entity));
+      Sums& entity = entity_hours_[EntityKey(hour_no, saga_slot, m.entity)];
       entity.a += m.count;
       entity.b += e.readers;
       ++entity.c;
@@ -345,24 +345,24 @@ Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport
 
 Status SqliteSink::WriteRollups() {
   auto saga_id = [this](uint64_t slot) { return slot == 0 ? 0 : saga_ids_[slot - 1]; };
-  auto write_entities = [&](Statement& stmt, const SumTable& sums, int64_t width) -> Status {
-    for (const SumTable::Entry& e : sums.entries()) {
-      stmt.Bind(1, saga_id(EntityKeySaga(e.key)));
-      stmt.Bind(2, static_cast<int64_t>(EntityKeyBucket(e.key)) * width);
-      stmt.Bind(3, entity_ids_[EntityKeyEntity(e.key)]);
-      stmt.Bind(4, e.a);
-      stmt.Bind(5, e.b);
-      stmt.Bind(6, e.c);
+  auto write_entities = [&](Statement& stmt, const FlatMap<uint64_t, Sums>& sums, int64_t width) -> Status {
+    for (const auto& [key, v] : sums.entries()) {
+      stmt.Bind(1, saga_id(EntityKeySaga(key)));
+      stmt.Bind(2, static_cast<int64_t>(EntityKeyBucket(key)) * width);
+      stmt.Bind(3, entity_ids_[EntityKeyEntity(key)]);
+      stmt.Bind(4, v.a);
+      stmt.Bind(5, v.b);
+      stmt.Bind(6, v.c);
       SAGAFLOW_RETURN_IF_ERROR(stmt.Run());
     }
     return Status::Ok();
   };
-  auto write_sagas = [&](Statement& stmt, const SumTable& sums, int64_t width) -> Status {
-    for (const SumTable::Entry& e : sums.entries()) {
-      stmt.Bind(1, saga_id(SagaKeySaga(e.key)));
-      stmt.Bind(2, static_cast<int64_t>(SagaKeyBucket(e.key)) * width);
-      stmt.Bind(3, e.a);
-      stmt.Bind(4, e.b);
+  auto write_sagas = [&](Statement& stmt, const FlatMap<uint64_t, Sums>& sums, int64_t width) -> Status {
+    for (const auto& [key, v] : sums.entries()) {
+      stmt.Bind(1, saga_id(SagaKeySaga(key)));
+      stmt.Bind(2, static_cast<int64_t>(SagaKeyBucket(key)) * width);
+      stmt.Bind(3, v.a);
+      stmt.Bind(4, v.b);
       SAGAFLOW_RETURN_IF_ERROR(stmt.Run());
     }
     return Status::Ok();
@@ -372,17 +372,16 @@ Status SqliteSink::WriteRollups() {
   // Days before days_until (migration 3) are folded: late events add to
   // their day rows too. Later days wait in the hours.
   const auto folded_hours = static_cast<uint64_t>(days_until_ / 3600);
-  for (const SumTable::Entry& h : entity_hours_.entries()) {
-    if (EntityKeyBucket(h.key) >= folded_hours) continue;
-    SumTable::Entry& d =
-        entity_days_.Find(EntityKey(EntityKeyBucket(h.key) / 24, EntityKeySaga(h.key), EntityKeyEntity(h.key)));
+  for (const auto& [key, h] : entity_hours_.entries()) {
+    if (EntityKeyBucket(key) >= folded_hours) continue;
+    Sums& d = entity_days_[EntityKey(EntityKeyBucket(key) / 24, EntityKeySaga(key), EntityKeyEntity(key))];
     d.a += h.a, d.b += h.b, d.c += h.c;
   }
   uint64_t newest_hour = 0;
-  for (const SumTable::Entry& h : saga_hours_.entries()) {
-    newest_hour = std::max(newest_hour, SagaKeyBucket(h.key));
-    if (SagaKeyBucket(h.key) >= folded_hours) continue;
-    SumTable::Entry& d = saga_days_.Find(SagaKey(SagaKeyBucket(h.key) / 24, SagaKeySaga(h.key)));
+  for (const auto& [key, h] : saga_hours_.entries()) {
+    newest_hour = std::max(newest_hour, SagaKeyBucket(key));
+    if (SagaKeyBucket(key) >= folded_hours) continue;
+    Sums& d = saga_days_[SagaKey(SagaKeyBucket(key) / 24, SagaKeySaga(key))];
     d.a += h.a, d.b += h.b;
   }
   SAGAFLOW_RETURN_IF_ERROR(write_entities(entity_day_, entity_days_, 86400));
@@ -394,8 +393,8 @@ Status SqliteSink::WriteRollups() {
   if (!max_rowid.ok()) return max_rowid.status();
   const int64_t last = max_readers_rowid_.Int(0);
   max_readers_rowid_.Reset();
-  for (const SumTable::Entry& z : zones_.entries()) {
-    const auto hour = static_cast<int64_t>(z.key) * 3600;
+  for (const auto& [hour_no, z] : zones_.entries()) {
+    const auto hour = static_cast<int64_t>(hour_no) * 3600;
     zone_event_.Bind(1, hour);
     zone_event_.Bind(2, z.a);
     zone_event_.Bind(3, z.b);
@@ -461,7 +460,7 @@ Result<pipeline::WriteReport> SqliteSink::Write(const pipeline::Batch& batch) {
 Result<pipeline::WriteReport> SqliteSink::WriteTransaction(const pipeline::Batch& batch) {
   pipeline::WriteReport report;
   pending_.clear();
-  for (SumTable* t : {&entity_hours_, &saga_hours_, &zones_, &entity_days_, &saga_days_}) t->clear();
+  for (auto* t : {&entity_hours_, &saga_hours_, &zones_, &entity_days_, &saga_days_}) t->clear();
   SAGAFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   Status st = [&]() -> Status {
     auto before = max_readers_rowid_.Step();

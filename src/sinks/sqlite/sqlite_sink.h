@@ -11,7 +11,7 @@
 
 #include "pipeline/sink.h"
 #include "sinks/sqlite/sqlite_db.h"
-#include "util/sum_table.h"
+#include "util/flat_map.h"
 
 namespace sagaflow::sinks::sqlite {
 
@@ -62,7 +62,10 @@ class SqliteSink final : public pipeline::Sink {
   // hour or day number, saga slot, entity index; sums: mentions, readers,
   // events (entities), events, readers (sagas), event_key min, max and
   // fact_readers rows (zones, keyed by hour number).
-  SumTable entity_hours_, saga_hours_, zones_, entity_days_, saga_days_;
+  struct Sums {
+    int64_t a, b, c;
+  };
+  FlatMap<uint64_t, Sums> entity_hours_, saga_hours_, zones_, entity_days_, saga_days_;
   int64_t readers_rowid_before_ = 0;  // max(rowid) of fact_readers when the transaction began
   int64_t days_until_ = 0;            // rollup_state.days_until when the transaction began
   Status WriteRollups();
