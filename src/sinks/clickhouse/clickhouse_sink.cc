@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "sinks/clickhouse/rollups.h"
 #include "sinks/clickhouse/sql.h"
@@ -39,17 +40,24 @@ ClickHouseSink::~ClickHouseSink() {
   }
 }
 
-Result<std::string> ClickHouseSink::Select(std::string_view what, const std::string& sql) {
+uint64_t ClickHouseSink::requests() const {
+  uint64_t n = client_->stats().requests.load();
+  for (const auto& lane : lanes_) n += lane->stats().requests.load();
+  return n;
+}
+
+Result<std::string> ClickHouseSink::Select(ClickHouseClient& client, std::string_view what, const std::string& sql) {
   Result<std::string> out = Status::Internal("unset");
   SAGAFLOW_RETURN_IF_ERROR(retrier_.Run(what, [&] {
-    out = client_->Query(sql);
+    out = client.Query(sql);
     stats_.SetUp(out.ok() || out.status().code() != Status::Code::kUnavailable);
     return out.ok() ? Status::Ok() : out.status();
   }));
   return out;
 }
 
-Status ClickHouseSink::InsertRows(const char* table, const char* columns, const std::string& rows) {
+Status ClickHouseSink::InsertRows(ClickHouseClient& client, const char* table, const char* columns,
+                                  const std::string& rows) {
   if (rows.empty()) return Status::Ok();
   const std::string sql = fmt::format("INSERT INTO {} ({}) FORMAT TabSeparated", table, columns);
   ClickHouseClient::Settings settings;
@@ -64,7 +72,7 @@ Status ClickHouseSink::InsertRows(const char* table, const char* columns, const 
       .Run(fmt::format("insert into {}", table),
            [&] {
              const auto start = std::chrono::steady_clock::now();
-             Status st = client_->Insert(sql, rows, settings);
+             Status st = client.Insert(sql, rows, settings);
              if (t < tables.size()) {
                stats_.insert_seconds(t).Observe(
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -82,6 +90,13 @@ Status ClickHouseSink::Prepare(const pipeline::Dimensions& dims) {
     return cluster.ok() ? Status::Ok() : cluster.status();
   }));
   client_->SetRequestSettings(*cluster);
+  lanes_.clear();
+  for (size_t i = 0; i < kLanes; ++i) {
+    auto lane = ClickHouseClient::Create(client_->config());
+    if (!lane.ok()) return lane.status();
+    (*lane)->SetRequestSettings(*cluster);
+    lanes_.push_back(std::move(*lane));
+  }
   SAGAFLOW_RETURN_IF_ERROR(Migrate(*client_, retrier_));
   SAGAFLOW_RETURN_IF_ERROR(retrier_.Run("check the tables' layout", [&] { return CheckLayout(*client_); }));
   Result<ServerFeatures> features = Status::Internal("unset");
@@ -132,7 +147,7 @@ Status ClickHouseSink::UpsertDimensions(const pipeline::Dimensions& dims) {
     }
     saga_ids_.push_back(id);
   }
-  SAGAFLOW_RETURN_IF_ERROR(InsertRows("dim_saga", "saga_id, name", insert));
+  SAGAFLOW_RETURN_IF_ERROR(InsertRows(*client_, "dim_saga", "saga_id, name", insert));
 
   // Entities: insert the missing ones, a new version where the kind changed.
   body = Select("read dim_entity",
@@ -174,7 +189,7 @@ Status ClickHouseSink::UpsertDimensions(const pipeline::Dimensions& dims) {
     }
     entity_ids_.push_back(id);
   }
-  return InsertRows("dim_entity", "entity_id, name, saga_id, kind, version", insert);
+  return InsertRows(*client_, "dim_entity", "entity_id, name, saga_id, kind, version", insert);
 }
 
 Result<std::optional<sources::Checkpoint>> ClickHouseSink::LoadCheckpoint(std::string_view stream_key) {
@@ -283,6 +298,24 @@ Status ClickHouseSink::StoredPositions(const pipeline::Batch& batch, const std::
   return Status::Ok();
 }
 
+Status ClickHouseSink::InsertChains(const RollupChains& chains) {
+  if (chains.size() > kLanes + 1) return Status::Internal("more rollup chains than connections");
+  std::vector<Status> done(chains.size());
+  auto run = [&](size_t c) {
+    ClickHouseClient& client = c == 0 ? *client_ : *lanes_[c - 1];
+    for (const RollupInsert& insert : chains[c]) {
+      done[c] = InsertRows(client, insert.table, insert.columns, insert.rows);
+      if (!done[c].ok()) return;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t c = 1; c < chains.size(); ++c) threads.emplace_back(run, c);
+  if (!chains.empty()) run(0);
+  for (std::thread& t : threads) t.join();
+  for (const Status& st : done) SAGAFLOW_RETURN_IF_ERROR(st);
+  return Status::Ok();
+}
+
 Result<pipeline::WriteReport> ClickHouseSink::Write(const pipeline::Batch& batch) {
   if (!prepared_) return Status::Internal("ClickHouseSink::Write before Prepare");
   auto report = WriteBatch(batch);
@@ -369,25 +402,33 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
         .EndRow();
   }
 
+  // The rollups' rows, and the read-back of their keys' stored prefixes,
+  // while the facts go in.
+  Result<RollupChains> rollups = Status::Internal("unset");
+  std::thread planner([&] {
+    rollups = RollupRows({&batch, &source_ids, &saga_ids_, &entity_ids_},
+                         [&](const std::string& sql) { return Select(*lanes_[0], "read rollups", sql); });
+  });
   // Mentions before their events: an event found stored by the pre-check
   // always has its mentions stored (see the header). Checkpoints last.
-  SAGAFLOW_RETURN_IF_ERROR(
-      InsertRows("fact_readers", "saga_id, entity_id, time, source_id, position, mentions, readers", mentions));
-  SAGAFLOW_RETURN_IF_ERROR(
-      InsertRows("fact_event", "source_id, position, line, article_id, saga_id, readers, time, status", events));
-  SAGAFLOW_RETURN_IF_ERROR(InsertRows(
-      "dead_letter", "source_id, position, line, reason, detail, excerpt, payload_bytes, received_at", dead_letters));
+  Status facts = [&]() -> Status {
+    SAGAFLOW_RETURN_IF_ERROR(InsertRows(*client_, "fact_readers",
+                                        "saga_id, entity_id, time, source_id, position, mentions, readers", mentions));
+    SAGAFLOW_RETURN_IF_ERROR(InsertRows(
+        *client_, "fact_event", "source_id, position, line, article_id, saga_id, readers, time, status", events));
+    return InsertRows(*client_, "dead_letter",
+                      "source_id, position, line, reason, detail, excerpt, payload_bytes, received_at", dead_letters);
+  }();
+  planner.join();
+  SAGAFLOW_RETURN_IF_ERROR(facts);
+  if (!rollups.ok()) return rollups.status();
   // Rollups after the facts (a reader between the two sees the facts'
   // answer at the edges only), before the checkpoints: prefixes, so any
   // repetition of this step is harmless (rollups.h).
-  SAGAFLOW_RETURN_IF_ERROR(WriteRollups(
-      {&batch, &source_ids, &saga_ids_, &entity_ids_},
-      [&](const std::string& sql) { return Select("read rollups", sql); },
-      [&](const char* table, const char* columns, const std::string& rows) {
-        return InsertRows(table, columns, rows);
-      }));
-  SAGAFLOW_RETURN_IF_ERROR(InsertRows(
-      "source", "source_id, stream_key, description, position, line, digest, first_seen_at, updated_at", checkpoints));
+  SAGAFLOW_RETURN_IF_ERROR(InsertChains(*rollups));
+  SAGAFLOW_RETURN_IF_ERROR(
+      InsertRows(*client_, "source",
+                 "source_id, stream_key, description, position, line, digest, first_seen_at, updated_at", checkpoints));
   for (const auto& s : batch.streams) {
     // The checkpoint is the stream's last record in the batch.
     auto it = new_from_.find(s.key);

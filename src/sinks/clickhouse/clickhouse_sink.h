@@ -35,6 +35,7 @@
 #include "sinks/clickhouse/clickhouse_client.h"
 #include "sinks/clickhouse/migrations.h"
 #include "sinks/clickhouse/retry.h"
+#include "sinks/clickhouse/rollups.h"
 
 namespace sagaflow::sinks::clickhouse {
 
@@ -54,7 +55,8 @@ class ClickHouseSink final : public pipeline::Sink {
 
   const pipeline::StoreStats* stats() const noexcept override { return &stats_; }
   const RetryStats& retry_stats() const { return retrier_.stats(); }
-  const ClientStats& client_stats() const { return client_->stats(); }
+  // Requests sent over all the sink's connections.
+  uint64_t requests() const;
   const ServerFeatures& features() const { return features_; }
 
  private:
@@ -66,10 +68,20 @@ class ClickHouseSink final : public pipeline::Sink {
   Status StoredPositions(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids,
                          std::vector<std::vector<uint64_t>>* events, std::vector<std::vector<uint64_t>>* dead);
   Result<int64_t> FirstSeen(const pipeline::StreamCheckpoint& stream, uint64_t source_id);
-  Status InsertRows(const char* table, const char* columns, const std::string& rows);
-  Result<std::string> Select(std::string_view what, const std::string& sql);
+  // Through `client`: client_ or one of lanes_ (one thread per client).
+  Status InsertRows(ClickHouseClient& client, const char* table, const char* columns, const std::string& rows);
+  Result<std::string> Select(ClickHouseClient& client, std::string_view what, const std::string& sql);
+  Result<std::string> Select(std::string_view what, const std::string& sql) { return Select(*client_, what, sql); }
+  // Runs the chains at once, one per connection; the first error.
+  Status InsertChains(const RollupChains& chains);
 
   std::unique_ptr<ClickHouseClient> client_;
+  // More connections, for the requests of a batch that run at the same
+  // time as client_'s: the rollups' read-back beside the facts' inserts,
+  // then the rollup tables' inserts side by side (each a part the server
+  // builds on its own core). kLanes: one per rollup chain but client_'s.
+  static constexpr size_t kLanes = 3;
+  std::vector<std::unique_ptr<ClickHouseClient>> lanes_;
   std::atomic<bool> stop_{false};
   pipeline::StoreStats stats_{"clickhouse",
                               {"fact_readers", "fact_event", "dead_letter", "source", "dim_saga", "dim_entity"}};

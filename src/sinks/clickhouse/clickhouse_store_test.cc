@@ -338,14 +338,14 @@ TEST_F(ClickHouseStoreTest, ARestartFindsEveryRecordStoredPastItsCheckpoint) {
   const std::vector<std::pair<uint64_t, uint64_t>> batches = {{0, 30}, {30, 60}, {60, 100}, {100, 120}, {120, 130}};
   const uint64_t expected_duplicates[] = {30, 30, 40, 0, 0};
   for (size_t i = 0; i < batches.size(); ++i) {
-    const uint64_t requests = second->client_stats().requests.load();
+    const uint64_t requests = second->requests();
     auto r = second->Write(range(batches[i].first, batches[i].second));
     // Once a check found nothing stored, later batches skip it: three
     // inserts (mentions, events, checkpoint), the rollups' read-back of
     // their stored prefixes and their five inserts (the entity hours twice:
     // rollups.h), and no check.
     if (i == 4) {
-      EXPECT_EQ(second->client_stats().requests.load() - requests, 3u + 1u + 5u);
+      EXPECT_EQ(second->requests() - requests, 3u + 1u + 5u);
     }
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->duplicates, expected_duplicates[i]) << "batch " << i;
@@ -433,6 +433,34 @@ TEST_F(ClickHouseStoreTest, ARefusedBatchFailsBeforeItsCheckpoint) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));  // no retry loop
   EXPECT_EQ(sink->retry_stats().retries.load(), 0u);
   EXPECT_EQ((*sink->LoadCheckpoint("file:test"))->position, 0u);  // not advanced past the refused rows
+}
+
+// The rollup inserts run side by side: one refused fails the batch before
+// its checkpoint though the others landed, and the batch sent again counts
+// each record once at every grain (prefix rows: rollups.h).
+TEST_F(ClickHouseStoreTest, ARefusedRollupInsertFailsTheBatchAndItsResendCountsOnce) {
+  auto sink = OpenSink();
+  Batch b;
+  for (uint64_t p = 0; p < 20; ++p) AddEvent(&b, 0, p, 0, 10, 100, {{0, 1}});
+  Checkpoint(&b, 19);
+  // The trend table (never read back) no longer takes our rows.
+  Sql("ALTER TABLE rollup_entity_hour_by_entity MODIFY COLUMN readers Date");
+  auto r = sink->Write(b);
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << r.status().ToString();
+  EXPECT_FALSE((*sink->LoadCheckpoint("file:test")).has_value());
+  EXPECT_GT(Count("SELECT count() FROM rollup_entity_day"), 0);  // a chain beside it landed
+  Sql("ALTER TABLE rollup_entity_hour_by_entity MODIFY COLUMN readers UInt64");
+  ASSERT_TRUE(sink->Write(b).ok());
+  auto a = OpenAnalytics();
+  // Whole range (days), the hour (hours), part of it (facts).
+  for (query::TimeRange w : {query::TimeRange{}, query::TimeRange{0, 3599}, query::TimeRange{50, 150}}) {
+    auto sagas = a->Sagas(w);
+    ASSERT_TRUE(sagas.ok()) << sagas.status().ToString();
+    EXPECT_EQ((*sagas)[0].events, 20);
+    auto top = a->TopEntities({"got", w, 8, query::Measure::kMentions});
+    ASSERT_TRUE(top.ok() && !top->empty());
+    EXPECT_EQ((*top)[0].mentions, 20);
+  }
 }
 
 TEST_F(ClickHouseStoreTest, UnknownTableIsNotRetriable) {

@@ -93,6 +93,46 @@ TEST(ClickHouseSql, ParseTsvUnescapesClickHouseOutput) {
   EXPECT_TRUE(ParseTsv("", 3)->empty());
 }
 
+// Against ParseTsv + ParseUint on random bodies, then every malformed line.
+TEST(ClickHouseSql, ForEachUintRowReadsWhatParseTsvReads) {
+  std::mt19937_64 rng(5);
+  for (int n = 0; n < 200; ++n) {
+    const size_t columns = 1 + rng() % 9;
+    std::string body;
+    for (uint64_t r = rng() % 20; r > 0; --r) {
+      for (size_t c = 0; c < columns; ++c) body += (c ? "\t" : "") + std::to_string(rng() >> (rng() % 64));
+      body += "\n";
+    }
+    std::vector<std::vector<uint64_t>> got;
+    ASSERT_TRUE(ForEachUintRow(body, columns, "test", [&](const uint64_t* v) {
+                  got.emplace_back(v, v + columns);
+                  return Status::Ok();
+                }).ok());
+    auto want = ParseTsv(body, columns);
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(got.size(), want->size());
+    for (size_t r = 0; r < got.size(); ++r) {
+      for (size_t c = 0; c < columns; ++c) EXPECT_EQ(std::to_string(got[r][c]), (*want)[r][c]);
+    }
+  }
+  auto none = [](const uint64_t*) { return Status::Ok(); };
+  EXPECT_TRUE(ForEachUintRow("", 3, "test", none).ok());
+  EXPECT_TRUE(ForEachUintRow("1\t2\n3\t4", 2, "test", none).ok());  // no final newline
+  for (const char* bad :
+       {"1\t2\n3\n", "1\t2\t3\n", "1\tx\n", "1\t-2\n", "1\t\n", "\n", "1\t2\n\n", "18446744073709551616\t1\n"}) {
+    Status st = ForEachUintRow(bad, 2, "test rows", none);
+    EXPECT_EQ(st.code(), Status::Code::kCorruption) << bad;
+    EXPECT_NE(st.ToString().find("test rows"), std::string::npos) << st.ToString();
+  }
+  // The callback's error ends the walk.
+  int calls = 0;
+  Status st = ForEachUintRow("1\n2\n3\n", 1, "test", [&](const uint64_t*) {
+    return ++calls == 2 ? Status::InvalidArgument("stop") : Status::Ok();
+  });
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(ClickHouseSql, IdentifiersAndIntegers) {
   EXPECT_TRUE(IsPlainIdentifier("sagaflow"));
   EXPECT_TRUE(IsPlainIdentifier("_db_2"));

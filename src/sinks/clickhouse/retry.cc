@@ -47,7 +47,11 @@ Status Retrier::Run(std::string_view operation, const std::function<Status()>& o
     if (attempt == 0) stats_.outages.fetch_add(1, std::memory_order_relaxed);
     ++attempt;
     stats_.retries.fetch_add(1, std::memory_order_relaxed);
-    auto wait = Backoff(policy_, attempt, rng_);
+    std::chrono::milliseconds wait;
+    {
+      std::lock_guard<std::mutex> lock(rng_mu_);
+      wait = Backoff(policy_, attempt, rng_);
+    }
     // The first failure, then at most one line per 30 s while it lasts.
     if (attempt == 1 || Clock::now() - last_log >= std::chrono::seconds(30)) {
       last_log = Clock::now();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <string>
 
@@ -41,7 +42,8 @@ class Retrier {
 
   // Runs op() until it does not return kUnavailable (then returns that), or
   // gives up (returns the last kUnavailable, with the retry count added).
-  // `operation` names it in logs ("insert into fact_event").
+  // `operation` names it in logs ("insert into fact_event"). Thread-safe:
+  // several threads may run operations at once.
   Status Run(std::string_view operation, const std::function<Status()>& op);
 
   const RetryStats& stats() const { return stats_; }
@@ -50,7 +52,8 @@ class Retrier {
   RetryPolicy policy_;
   std::string what_;
   const std::atomic<bool>* stop_;
-  std::mt19937_64 rng_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // guarded by rng_mu_
   RetryStats stats_;
 };
 

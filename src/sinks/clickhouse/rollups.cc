@@ -155,10 +155,11 @@ std::string SpanRows(Family family, const query::Span& span, const std::string& 
                       suffix, span.begin, span.end, where);
 }
 
-Status WriteRollups(const RollupInput& in, const std::function<Result<std::string>(const std::string&)>& select,
-                    const std::function<Status(const char*, const char*, const std::string&)>& insert) {
+Result<RollupChains> RollupRows(const RollupInput& in,
+                                const std::function<Result<std::string>(const std::string&)>& select) {
   const pipeline::Batch& batch = *in.batch;
-  if (batch.events.empty()) return Status::Ok();
+  RollupChains chains;
+  if (batch.events.empty()) return chains;
   Entries entries[kReadBack];
   std::set<uint64_t> sources, buckets[2];  // hours, days
   // The keys of an event in each table, in kTables order (entity tables:
@@ -218,24 +219,17 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
   }
   auto body = select(sql + " FORMAT TabSeparated");
   if (!body.ok()) return body.status();
-  auto rows = ParseTsv(*body, 9);
-  if (!rows.ok()) return rows.status();
   std::set<uint64_t> overlapping;  // sources with a stored prefix reaching into the batch
-  for (const auto& r : *rows) {
-    uint64_t v[9];
-    for (int i = 0; i < 9; ++i) {
-      auto x = ParseUint(r[i], "a rollup row");
-      if (!x.ok()) return x.status();
-      v[i] = *x;
-    }
+  SAGAFLOW_RETURN_IF_ERROR(ForEachUintRow(*body, 9, "a rollup read-back", [&](const uint64_t* v) {
     if (v[0] >= kReadBack) return Status::Corruption("rollup read-back: bad table index");
     Entry* entry = entries[v[0]].Find(Key{v[1], v[2], v[3], v[4]});
-    if (entry == nullptr) continue;  // a key of another event's bucket
+    if (entry == nullptr) return Status::Ok();  // a key of another event's bucket
     entry->has_stored = true;
     std::copy(v + 5, v + 8, entry->stored);
     entry->upto = v[8];
     if (entry->upto >= first_of[v[4]]) overlapping.insert(v[4]);
-  }
+    return Status::Ok();
+  }));
   // A re-sent or overlapping batch: its streams' keys add only the events
   // past each key's stored prefix.
   if (!overlapping.empty()) {
@@ -280,14 +274,18 @@ Status WriteRollups(const RollupInput& in, const std::function<Result<std::strin
         row.Uint(bucket).Uint(saga).Uint(source).Uint(v[0]).Uint(v[1]).Uint(upto).EndRow();
       }
     }
-    // The entity hours go to the trend table too, first: were the next
-    // insert lost, a retry reads the shorter prefix back and writes both
-    // again (an identical row), so the trend table holds every row of
-    // rollup_entity_hour (rollups.h).
-    if (t == 0) SAGAFLOW_RETURN_IF_ERROR(insert(kTables[kReadBack].name, kEntityColumns, data));
-    SAGAFLOW_RETURN_IF_ERROR(insert(kTables[t].name, kTables[t].entity ? kEntityColumns : kSagaColumns, data));
+    const char* columns = kTables[t].entity ? kEntityColumns : kSagaColumns;
+    if (t == 0) {
+      // The entity hours go to the trend table too, first: were the next
+      // insert lost, a retry reads the shorter prefix back and writes both
+      // again (an identical row), so the trend table holds every row of
+      // rollup_entity_hour (rollups.h).
+      chains.push_back({{kTables[kReadBack].name, kEntityColumns, data}, {kTables[t].name, columns, std::move(data)}});
+    } else {
+      chains.push_back({{kTables[t].name, columns, std::move(data)}});
+    }
   }
-  return Status::Ok();
+  return chains;
 }
 
 }  // namespace sagaflow::sinks::clickhouse

@@ -62,15 +62,25 @@ std::string RollupBackfill(const char* table, int64_t begin, int64_t end);
 enum class Family { kEntity, kEntityTrend, kSaga };
 std::string SpanRows(Family family, const query::Span& span, const std::string& where);
 
-// Computes the rollup rows a batch adds. `select` runs a query returning
-// TabSeparated; `insert(table, columns, rows)` inserts TabSeparated rows.
 struct RollupInput {
   const pipeline::Batch* batch;
   const std::vector<uint64_t>* source_ids;  // per batch stream
   const std::vector<uint64_t>* saga_ids;    // Dimensions::sagas[i].id
   const std::vector<uint64_t>* entity_ids;  // Dimensions::entities[i].id
 };
-Status WriteRollups(const RollupInput& in, const std::function<Result<std::string>(const std::string&)>& select,
-                    const std::function<Status(const char*, const char*, const std::string&)>& insert);
+// One INSERT of TabSeparated rows (empty: nothing to insert).
+struct RollupInsert {
+  const char* table;
+  const char* columns;
+  std::string rows;
+};
+// Inserts that may run concurrently, chain by chain; within a chain, in
+// order (the trend table before rollup_entity_hour).
+using RollupChains = std::vector<std::vector<RollupInsert>>;
+// The rollup rows a batch adds, from the batch and the stored prefixes of
+// its keys, which `select` (a query returning TabSeparated) reads back.
+// Insert them after the batch's facts and before its checkpoints.
+Result<RollupChains> RollupRows(const RollupInput& in,
+                                const std::function<Result<std::string>(const std::string&)>& select);
 
 }  // namespace sagaflow::sinks::clickhouse

@@ -194,4 +194,32 @@ Result<T> ParseNumber(std::string_view field, std::string_view what) {
 Result<int64_t> ParseInt(std::string_view field, std::string_view what) { return ParseNumber<int64_t>(field, what); }
 Result<uint64_t> ParseUint(std::string_view field, std::string_view what) { return ParseNumber<uint64_t>(field, what); }
 
+Status ForEachUintRow(std::string_view body, size_t columns, std::string_view what,
+                      const std::function<Status(const uint64_t*)>& row) {
+  std::vector<uint64_t> values(columns);
+  size_t line = 0;
+  for (size_t at = 0; at < body.size(); at += 1) {
+    ++line;
+    size_t end = body.find('\n', at);
+    if (end == std::string_view::npos) end = body.size();
+    const std::string_view text = body.substr(at, end - at);
+    size_t from = 0;
+    for (size_t c = 0; c < columns; ++c) {
+      const size_t tab = text.find('\t', from);
+      const bool last = c + 1 == columns;
+      if (last != (tab == std::string_view::npos)) {
+        return Status::Corruption(
+            fmt::format("ClickHouse returned line {} of {} with other than {} fields", line, what, columns));
+      }
+      auto v = ParseUint(text.substr(from, last ? std::string_view::npos : tab - from), what);
+      if (!v.ok()) return v.status().WithContext(fmt::format("line {}", line));
+      values[c] = *v;
+      from = tab + 1;
+    }
+    SAGAFLOW_RETURN_IF_ERROR(row(values.data()));
+    at = end;
+  }
+  return Status::Ok();
+}
+
 }  // namespace sagaflow::sinks::clickhouse

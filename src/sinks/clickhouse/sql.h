@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,5 +57,11 @@ Result<std::vector<std::vector<std::string>>> ParseTsv(std::string_view body, si
 // A TabSeparated integer field; fails with a message naming `what`.
 Result<int64_t> ParseInt(std::string_view field, std::string_view what);
 Result<uint64_t> ParseUint(std::string_view field, std::string_view what);
+
+// A TabSeparated body of `columns` unsigned integers a line (a SELECT of
+// UInt columns), parsed in place: row(values) for each line, in order.
+// kCorruption naming `what` and the line if one is not that.
+Status ForEachUintRow(std::string_view body, size_t columns, std::string_view what,
+                      const std::function<Status(const uint64_t*)>& row);
 
 }  // namespace sagaflow::sinks::clickhouse
