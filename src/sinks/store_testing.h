@@ -110,8 +110,8 @@ inline std::vector<pipeline::Batch> RandomHistory(uint64_t seed, int batches = 1
       int64_t time =
           rng() % 4 == 0 ? times[rng() % 8] : static_cast<int64_t>(rng() % (86400 * static_cast<uint64_t>(days)));
       if (times_of == Times::kLive) {
-        const int64_t now = int64_t{n} * 8 * 3600 + static_cast<int64_t>(rng() % (8 * 3600));
-        time = rng() % 5 == 0 ? std::max<int64_t>(0, now - static_cast<int64_t>(rng() % (3 * 86400))) : now;
+        const int64_t now = int64_t{n} * 8 * 3600 + static_cast<int64_t>(rng() % (uint64_t{8} * 3600));
+        time = rng() % 5 == 0 ? std::max<int64_t>(0, now - static_cast<int64_t>(rng() % (uint64_t{3} * 86400))) : now;
       }
       std::vector<std::pair<uint32_t, uint32_t>> mentions;
       if (saga >= 0) {

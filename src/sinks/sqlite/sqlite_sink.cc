@@ -292,7 +292,7 @@ Status SqliteSink::WriteRows(const pipeline::Batch& batch, pipeline::WriteReport
     ++report->events;
     const int64_t key = db_->LastInsertRowid();
     const auto hour_no = static_cast<uint64_t>(e.time / 3600);
-    const auto saga_slot = static_cast<uint64_t>(e.saga + 1);
+    const uint64_t saga_slot = has_saga ? static_cast<uint64_t>(e.saga) + 1 : 0;
     Sums& saga = saga_hours_[SagaKey(hour_no, saga_slot)];
     ++saga.a;
     saga.b += e.readers;
