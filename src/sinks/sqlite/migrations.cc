@@ -7,9 +7,22 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <string>
 
 namespace sagaflow::sinks::sqlite {
+
+// The entity rows' saga ids are those of the days' saga rows, which lead
+// the entity rows' key: one range per saga, not a table scan.
+const char* const kFoldEntityDays =
+    "INSERT INTO rollup_entity_day(saga_id, bucket, entity_id, mentions, readers, events) "
+    "SELECT saga_id, bucket / 86400 * 86400, entity_id, sum(mentions), sum(readers), sum(events) "
+    "FROM rollup_entity_hour WHERE saga_id IN (SELECT DISTINCT saga_id FROM rollup_saga_hour WHERE "
+    "bucket >= ?1 AND bucket < ?2) AND bucket >= ?1 AND bucket < ?2 GROUP BY 1, 2, 3";
+const char* const kFoldSagaDays =
+    "INSERT INTO rollup_saga_day(bucket, saga_id, events, readers) "
+    "SELECT bucket / 86400 * 86400, saga_id, sum(events), sum(readers) FROM rollup_saga_hour "
+    "WHERE bucket >= ?1 AND bucket < ?2 GROUP BY 1, 2";
 
 namespace {
 
@@ -209,13 +222,13 @@ Status BackfillV2(Db& db) {
        "SELECT time / 3600 * 3600, min(event_key), max(event_key) FROM fact_event WHERE event_key BETWEEN ?1 AND ?2 "
        "GROUP BY 1 ON CONFLICT DO UPDATE SET key_min = min(key_min, excluded.key_min), "
        "key_max = max(key_max, excluded.key_max)"}));
-  SAGAFLOW_RETURN_IF_ERROR(
-      db.Exec("INSERT INTO rollup_entity_day(saga_id, bucket, entity_id, mentions, readers, events) "
-              "SELECT saga_id, bucket / 86400 * 86400, entity_id, sum(mentions), sum(readers), sum(events) "
-              "FROM rollup_entity_hour GROUP BY 1, 2, 3"));
-  SAGAFLOW_RETURN_IF_ERROR(
-      db.Exec("INSERT INTO rollup_saga_day(bucket, saga_id, events, readers) "
-              "SELECT bucket / 86400 * 86400, saga_id, sum(events), sum(readers) FROM rollup_saga_hour GROUP BY 1, 2"));
+  for (const char* sql : {kFoldEntityDays, kFoldSagaDays}) {
+    auto fold = db.Prepare(sql);
+    if (!fold.ok()) return fold.status();
+    fold->Bind(1, int64_t{0});
+    fold->Bind(2, std::numeric_limits<int64_t>::max());
+    SAGAFLOW_RETURN_IF_ERROR(fold->Run());
+  }
   spdlog::info("{}: migration 2: rollups built", db.path());
   return Status::Ok();
 }

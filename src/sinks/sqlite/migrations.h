@@ -13,6 +13,13 @@
 
 namespace sagaflow::sinks::sqlite {
 
+// The day rollups' rows of the days in [?1, ?2) (unix seconds), summed
+// from the hour rollups. Plain INSERTs: those days must have no day rows
+// yet (a conflict would mean a day counted twice). Migration 2 builds
+// every day with them; SqliteSink folds the days passed (migration 3).
+extern const char* const kFoldEntityDays;
+extern const char* const kFoldSagaDays;
+
 struct Migration {
   int version;
   const char* description;

@@ -217,20 +217,8 @@ Status SqliteSink::Prepare(const pipeline::Dimensions& dims) {
   SAGAFLOW_RETURN_IF_ERROR(
       Assign(db_->Prepare("SELECT coalesce(max(rowid), 0) FROM fact_readers"), &max_readers_rowid_));
   SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare("SELECT days_until FROM rollup_state"), &read_days_until_));
-  // Plain INSERTs: days from days_until on have no day rows (a conflict
-  // would mean a day counted twice). The saga ids of the days' saga rows
-  // lead the entity rows' key: one range per saga, not a table scan.
-  SAGAFLOW_RETURN_IF_ERROR(Assign(
-      db_->Prepare("INSERT INTO rollup_entity_day(saga_id, bucket, entity_id, mentions, readers, events) "
-                   "SELECT saga_id, bucket / 86400 * 86400, entity_id, sum(mentions), sum(readers), sum(events) "
-                   "FROM rollup_entity_hour WHERE saga_id IN (SELECT DISTINCT saga_id FROM rollup_saga_hour WHERE "
-                   "bucket >= ?1 AND bucket < ?2) AND bucket >= ?1 AND bucket < ?2 GROUP BY 1, 2, 3"),
-      &fold_entity_days_));
-  SAGAFLOW_RETURN_IF_ERROR(
-      Assign(db_->Prepare("INSERT INTO rollup_saga_day(bucket, saga_id, events, readers) "
-                          "SELECT bucket / 86400 * 86400, saga_id, sum(events), sum(readers) FROM rollup_saga_hour "
-                          "WHERE bucket >= ?1 AND bucket < ?2 GROUP BY 1, 2"),
-             &fold_saga_days_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare(kFoldEntityDays), &fold_entity_days_));
+  SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare(kFoldSagaDays), &fold_saga_days_));
   SAGAFLOW_RETURN_IF_ERROR(Assign(db_->Prepare("UPDATE rollup_state SET days_until = ?1"), &set_days_until_));
   // Positions only move forward, even if two runs share a source.
   SAGAFLOW_RETURN_IF_ERROR(
