@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -150,6 +151,24 @@ struct Pipeline::State {
     work_cv.notify_one();
   }
 
+  // Seals the open batch once it has been open for `linger`. Called by the
+  // reader whenever the source returns without a record and by the commit
+  // thread when it has nothing to commit: whichever comes first, so the
+  // deadline holds within a source poll, or within a commit wait's slack
+  // for a source that blocks.
+  void SealIfLingering() {
+    std::lock_guard<std::mutex> lock(open_mu);
+    if (open && Clock::now() - open->opened >= options.linger) SealLocked();
+  }
+  // How long the commit thread may wait for a batch: until the open batch's
+  // linger ends, at most `linger`.
+  Clock::duration CommitWait() {
+    std::lock_guard<std::mutex> lock(open_mu);
+    if (!open) return options.linger;
+    const Clock::duration left = open->opened + options.linger - Clock::now();
+    return std::clamp<Clock::duration>(left, std::chrono::milliseconds(1), options.linger);
+  }
+
   void Reader();
   void Worker();
   Status Committer();
@@ -158,7 +177,8 @@ struct Pipeline::State {
 
 void Pipeline::State::Reader() {
   sources::Record record;
-  std::optional<Clock::time_point> idle_since;
+  // Since when the source has been idle without a break; max(): it is not.
+  Clock::time_point idle_since = Clock::time_point::max();
   for (;;) {
     if (stop.load(std::memory_order_relaxed)) break;
     auto r = source.Next(&record);
@@ -167,18 +187,19 @@ void Pipeline::State::Reader() {
       break;
     }
     if (*r == sources::Source::ReadResult::kEnd) break;
+    if (*r != sources::Source::ReadResult::kRecord) SealIfLingering();
     if (*r == sources::Source::ReadResult::kIdle) {
       if (options.stop_when_idle.count() > 0) {
-        if (!idle_since) {
+        if (idle_since == Clock::time_point::max()) {
           idle_since = Clock::now();
-        } else if (Clock::now() - *idle_since >= options.stop_when_idle) {
+        } else if (Clock::now() - idle_since >= options.stop_when_idle) {
           spdlog::info("source idle for {} ms: stopping", options.stop_when_idle.count());
           break;
         }
       }
       continue;
     }
-    idle_since.reset();
+    idle_since = Clock::time_point::max();
     if (*r == sources::Source::ReadResult::kWaiting) continue;
     counters->source.received.fetch_add(1, std::memory_order_relaxed);
     counters->bytes.fetch_add(record.size, std::memory_order_relaxed);
@@ -273,9 +294,10 @@ Status Pipeline::State::Committer() {
   bool sink_failed = false;
   for (;;) {
     std::unique_ptr<AnalyzedBatch> batch;
+    const Clock::duration wait = CommitWait();  // before done_mu: open_mu comes first
     {
       std::unique_lock<std::mutex> lock(done_mu);
-      bool ready = done_cv.wait_for(lock, options.linger, [&] {
+      bool ready = done_cv.wait_for(lock, wait, [&] {
         if (done.count(next)) return true;
         std::lock_guard<std::mutex> wl(work_mu);
         return reading_done && next == sealed;
@@ -288,9 +310,7 @@ Status Pipeline::State::Committer() {
       }
     }
     if (!batch) {
-      // Nothing to commit for a while: seal the open batch if it lingers.
-      std::lock_guard<std::mutex> lock(open_mu);
-      if (open && Clock::now() - open->opened >= options.linger) SealLocked();
+      SealIfLingering();  // nothing to commit for a while
       continue;
     }
     const Batch& b = batch->batch;

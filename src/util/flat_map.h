@@ -50,6 +50,14 @@ class FlatMap {
   const std::vector<Entry>& entries() const noexcept { return entries_; }
   size_t size() const noexcept { return entries_.size(); }
   bool empty() const noexcept { return entries_.empty(); }
+  // Keeps the entries for which keep(entry) is true, in their order.
+  template <typename Pred>
+  void Retain(Pred keep) {
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return !keep(e); }),
+                   entries_.end());
+    std::fill(slots_.begin(), slots_.end(), 0);
+    if (!slots_.empty()) Reindex();
+  }
   void clear() noexcept {
     if (entries_.empty()) return;
     std::fill(slots_.begin(), slots_.end(), 0);
@@ -65,6 +73,9 @@ class FlatMap {
   void Grow() {
     shift_ = slots_.empty() ? 64 - 10 : shift_ - 1;
     slots_.assign(size_t{1} << (64 - shift_), 0);
+    Reindex();
+  }
+  void Reindex() {
     const size_t mask = slots_.size() - 1;
     for (size_t e = 0; e < entries_.size(); ++e) {
       size_t i = Slot(entries_[e].key);

@@ -44,5 +44,32 @@ TEST(FlatMap, AggregatesLikeAMap) {
   }
 }
 
+// Retain keeps exactly the kept entries, in order, findable; the others are
+// gone and can be added again.
+TEST(FlatMap, RetainKeepsWhatThePredicateKeeps) {
+  FlatMap<uint64_t, uint64_t> table;
+  for (uint64_t k = 0; k < 5000; ++k) table[k * 7919] = k;
+  table.Retain([](const auto& e) { return e.value % 3 == 0; });
+  ASSERT_EQ(table.size(), 1667u);
+  for (size_t i = 0; i < table.size(); ++i) EXPECT_EQ(table.entries()[i].value, 3 * i);
+  for (uint64_t k = 0; k < 5000; ++k) {
+    const uint64_t* v = table.Find(k * 7919);
+    if (k % 3 == 0) {
+      ASSERT_NE(v, nullptr) << k;
+      EXPECT_EQ(*v, k);
+    } else {
+      EXPECT_EQ(v, nullptr) << k;
+    }
+  }
+  table[7919] = 42;
+  EXPECT_EQ(*table.Find(7919), 42u);
+  table.Retain([](const auto&) { return false; });
+  EXPECT_TRUE(table.empty());
+  EXPECT_EQ(table.Find(7919), nullptr);
+  FlatMap<uint64_t, uint64_t> never_used;
+  never_used.Retain([](const auto&) { return true; });
+  EXPECT_TRUE(never_used.empty());
+}
+
 }  // namespace
 }  // namespace sagaflow

@@ -12,7 +12,9 @@
 //    answer, below the retrier);
 //  - a crash between insert and checkpoint: the checkpoint insert fails for
 //    good, the sink is dropped (its state lost, as with SIGKILL) and a new
-//    one resumes at the old checkpoint with other batch boundaries.
+//    one resumes at the old checkpoint with other batch boundaries;
+//  - a stream that comes back to a writer after another wrote records of it
+//    in between: what the first knows of the stream's prefixes is stale.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -282,6 +284,24 @@ TEST_F(ClickHouseRaceTest, TwoWritersFinishingTheSameOffsets) {
   while (i < a_batches.size() || j < b_batches.size()) {
     for (int k = 0; k < 2 && i < a_batches.size(); ++k) ASSERT_TRUE(a->Write(a_batches[i++]).ok());
     for (int k = 0; k < 3 && j < b_batches.size(); ++k) ASSERT_TRUE(b->Write(b_batches[j++]).ok());
+  }
+  ExpectAnswersOf(history);
+}
+
+// A rebalance back and forth: A writes the stream's first batches, B (its
+// owner for a while) the next ones, which A never sees, and A, owner again,
+// resumes at B's checkpoint. What A's sink knows of the stream's prefixes
+// (rollups.h KnownPrefixes) lacks B's records: it must notice B's
+// checkpoint and read the prefixes back.
+TEST_F(ClickHouseRaceTest, AWriterResumingAfterAnotherOwnerWroteItsStream) {
+  const auto history = sinks::testing::RandomHistory(34, 14, 4, 80);
+  const auto batches = Recut(history, 31);
+  ASSERT_GE(batches.size(), 9u);
+  auto a = Sink(address_), b = Sink(address_);
+  const size_t third = batches.size() / 3;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    auto r = (i >= third && i < 2 * third ? b : a)->Write(batches[i]);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   ExpectAnswersOf(history);
 }

@@ -298,19 +298,21 @@ Status ClickHouseSink::StoredPositions(const pipeline::Batch& batch, const std::
   return Status::Ok();
 }
 
-Status ClickHouseSink::InsertChains(const RollupChains& chains) {
-  if (chains.size() > kLanes + 1) return Status::Internal("more rollup chains than connections");
-  std::vector<Status> done(chains.size());
+Status ClickHouseSink::WriteRollups(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids) {
+  auto chains = RollupRows({&batch, &source_ids, &saga_ids_, &entity_ids_}, &known_,
+                           [&](const std::string& sql) { return Select(*lanes_[0], "read rollups", sql); });
+  if (!chains.ok()) return chains.status();
+  if (chains->size() > lanes_.size()) return Status::Internal("more rollup chains than connections");
+  std::vector<Status> done(chains->size());
   auto run = [&](size_t c) {
-    ClickHouseClient& client = c == 0 ? *client_ : *lanes_[c - 1];
-    for (const RollupInsert& insert : chains[c]) {
-      done[c] = InsertRows(client, insert.table, insert.columns, insert.rows);
+    for (const RollupInsert& insert : (*chains)[c]) {
+      done[c] = InsertRows(*lanes_[c], insert.table, insert.columns, insert.rows);
       if (!done[c].ok()) return;
     }
   };
   std::vector<std::thread> threads;
-  for (size_t c = 1; c < chains.size(); ++c) threads.emplace_back(run, c);
-  if (!chains.empty()) run(0);
+  for (size_t c = 1; c < chains->size(); ++c) threads.emplace_back(run, c);
+  if (!chains->empty()) run(0);
   for (std::thread& t : threads) t.join();
   for (const Status& st : done) SAGAFLOW_RETURN_IF_ERROR(st);
   return Status::Ok();
@@ -319,8 +321,13 @@ Status ClickHouseSink::InsertChains(const RollupChains& chains) {
 Result<pipeline::WriteReport> ClickHouseSink::Write(const pipeline::Batch& batch) {
   if (!prepared_) return Status::Internal("ClickHouseSink::Write before Prepare");
   auto report = WriteBatch(batch);
-  // Part of a failed batch may have landed: check everything again.
-  if (!report.ok()) new_from_.clear();
+  if (report.ok()) {
+    known_.Commit();
+  } else {
+    // Part of a failed batch may have landed: check everything again.
+    new_from_.clear();
+    known_.Clear();
+  }
   return report;
 }
 
@@ -402,13 +409,11 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
         .EndRow();
   }
 
-  // The rollups' rows, and the read-back of their keys' stored prefixes,
-  // while the facts go in.
-  Result<RollupChains> rollups = Status::Internal("unset");
-  std::thread planner([&] {
-    rollups = RollupRows({&batch, &source_ids, &saga_ids_, &entity_ids_},
-                         [&](const std::string& sql) { return Select(*lanes_[0], "read rollups", sql); });
-  });
+  // The rollups on the lanes while the facts go in on client_: neither
+  // depends on the other, only the checkpoints must follow both. Rollups
+  // are prefixes, so any repetition of them is harmless (rollups.h).
+  Status rollups;
+  std::thread rollup_writer([&] { rollups = WriteRollups(batch, source_ids); });
   // Mentions before their events: an event found stored by the pre-check
   // always has its mentions stored (see the header). Checkpoints last.
   Status facts = [&]() -> Status {
@@ -419,13 +424,9 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
     return InsertRows(*client_, "dead_letter",
                       "source_id, position, line, reason, detail, excerpt, payload_bytes, received_at", dead_letters);
   }();
-  planner.join();
+  rollup_writer.join();
   SAGAFLOW_RETURN_IF_ERROR(facts);
-  if (!rollups.ok()) return rollups.status();
-  // Rollups after the facts (a reader between the two sees the facts'
-  // answer at the edges only), before the checkpoints: prefixes, so any
-  // repetition of this step is harmless (rollups.h).
-  SAGAFLOW_RETURN_IF_ERROR(InsertChains(*rollups));
+  SAGAFLOW_RETURN_IF_ERROR(rollups);
   SAGAFLOW_RETURN_IF_ERROR(
       InsertRows(*client_, "source",
                  "source_id, stream_key, description, position, line, digest, first_seen_at, updated_at", checkpoints));

@@ -6,7 +6,8 @@
 //   2. fact_event    its new events,
 //   3. dead_letter   its new dead letters,
 //   4. source        its checkpoints, last.
-// A crash before 4 leaves rows without their checkpoint: the next run reads
+// The rollups (rollups.h) go in beside 1-3, on connections of their own,
+// and before 4. A crash before 4 leaves rows without their checkpoint: the next run reads
 // those records again, finds their events already stored (a primary-key
 // lookup per batch until a batch of the stream finds none: a writer stores
 // a stream in position order, so what follows is new) and skips them. Whatever slips through that
@@ -72,15 +73,16 @@ class ClickHouseSink final : public pipeline::Sink {
   Status InsertRows(ClickHouseClient& client, const char* table, const char* columns, const std::string& rows);
   Result<std::string> Select(ClickHouseClient& client, std::string_view what, const std::string& sql);
   Result<std::string> Select(std::string_view what, const std::string& sql) { return Select(*client_, what, sql); }
-  // Runs the chains at once, one per connection; the first error.
-  Status InsertChains(const RollupChains& chains);
+  // The batch's rollup rows (rollups.h), read back and inserted on lanes_:
+  // the chains at once, one per lane; the first error.
+  Status WriteRollups(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids);
 
   std::unique_ptr<ClickHouseClient> client_;
-  // More connections, for the requests of a batch that run at the same
-  // time as client_'s: the rollups' read-back beside the facts' inserts,
+  // More connections, for the rollups of a batch, which run at the same
+  // time as the facts' inserts on client_: their read-back on the first,
   // then the rollup tables' inserts side by side (each a part the server
-  // builds on its own core). kLanes: one per rollup chain but client_'s.
-  static constexpr size_t kLanes = 3;
+  // builds on its own core). kLanes: one per rollup chain.
+  static constexpr size_t kLanes = 4;
   std::vector<std::unique_ptr<ClickHouseClient>> lanes_;
   std::atomic<bool> stop_{false};
   pipeline::StoreStats stats_{"clickhouse",
@@ -97,6 +99,9 @@ class ClickHouseSink final : public pipeline::Sink {
   // racing on the same stream can make it wrong; the queries' collapse
   // keeps results exact then, only the duplicate count is lower.
   std::unordered_map<std::string, uint64_t> new_from_;
+  // The rollup prefixes of the streams this sink writes (rollups.h); only
+  // WriteRollups' thread uses it during a batch.
+  KnownPrefixes known_;
 };
 
 }  // namespace sagaflow::sinks::clickhouse

@@ -27,7 +27,13 @@ constexpr Table kTables[] = {{"rollup_entity_hour", true, query::kHour, "(saga_i
                              {"rollup_saga_hour", false, query::kHour, "(bucket, saga_id, source_id)"},
                              {"rollup_saga_day", false, query::kDay, "(bucket, saga_id, source_id)"},
                              {kEntityTrendTable, true, query::kHour, "(saga_id, entity_id, bucket, source_id)"}};
-constexpr int kReadBack = 4;  // tables read back: the first four
+constexpr int kReadBack = KnownPrefixes::kReadBackTables;  // tables read back: the first four
+
+// The read-back's table index of a row holding a stream's furthest checkpoint.
+constexpr uint64_t kCheckpointRow = 255;
+
+// 0 for the hour tables, 1 for the day tables.
+int GrainOf(int table) { return kTables[table].width == query::kDay ? 1 : 0; }
 
 TableSpec SpecOf(const Table& t) {
   // Sharded by stream: a stream's prefixes stay on the shard of its facts.
@@ -51,15 +57,6 @@ TableSpec SpecOf(const Table& t) {
 const char* kEntityColumns = "saga_id, bucket, entity_id, source_id, mentions, readers, events, upto";
 const char* kSagaColumns = "bucket, saga_id, source_id, events, readers, upto";
 
-// (saga_id, bucket, entity_id or 0, source_id)
-using Key = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;
-struct KeyHash {
-  size_t operator()(const Key& k) const noexcept {
-    // The ids are hashes already; unsigned products overflow on purpose.
-    const auto [a, b, c, d] = k;
-    return static_cast<size_t>(a * 0x9E3779B97F4A7C15ULL ^ b * 0xC2B2AE3D27D4EB4FULL ^ c * 0x165667B19E3779F9ULL ^ d);
-  }
-};
 struct Entry {
   uint64_t stored[3] = {0, 0, 0};  // the longest stored prefix's values
   bool has_stored = false;
@@ -67,11 +64,18 @@ struct Entry {
   uint64_t added[3] = {0, 0, 0};  // the batch's events after it
   bool adds = false;
 };
-using Entries = FlatMap<Key, Entry, KeyHash>;
+using Entries = FlatMap<RollupKey, Entry, RollupKeyHash>;
 
 std::string List(const std::set<uint64_t>& values) {
   std::string out;
   for (uint64_t v : values) out += fmt::format("{}{}", out.empty() ? "" : ", ", v);
+  return out;
+}
+
+// (source_id, bucket) pairs, as a ClickHouse tuple list.
+std::string PairList(const std::set<std::pair<uint64_t, uint64_t>>& pairs) {
+  std::string out;
+  for (const auto& [source, bucket] : pairs) out += fmt::format("{}({}, {})", out.empty() ? "" : ", ", source, bucket);
   return out;
 }
 
@@ -117,6 +121,92 @@ std::string RollupBackfill(const char* table, int64_t begin, int64_t end) {
   return "";
 }
 
+bool KnownPrefixes::Continues(uint64_t source, uint64_t first) {
+  auto it = streams_.find(source);
+  if (it == streams_.end()) return false;
+  if (first > it->second.horizon) return true;
+  // Records at or before the horizon: the stream restarted (a re-sent
+  // batch, a resume at an older checkpoint). Read it back whole.
+  Forget(source);
+  return false;
+}
+
+void KnownPrefixes::Forget(uint64_t source) {
+  if (streams_.erase(source) > 0) RetainPairs([&](uint64_t s, int, uint64_t) { return s != source; });
+}
+
+uint64_t KnownPrefixes::Horizon(uint64_t source) const {
+  auto it = streams_.find(source);
+  return it == streams_.end() ? 0 : it->second.horizon;
+}
+
+bool KnownPrefixes::Knows(uint64_t source, int grain, uint64_t bucket) const {
+  auto it = streams_.find(source);
+  return it != streams_.end() && it->second.pairs.count({grain, bucket}) > 0;
+}
+
+const KnownPrefixes::Prefix* KnownPrefixes::Find(int table, const RollupKey& key) { return keys_[table].Find(key); }
+
+void KnownPrefixes::Stage(int table, const RollupKey& key, const Prefix& prefix) {
+  staged_keys_.emplace_back(table, key, prefix);
+}
+
+void KnownPrefixes::StageStream(uint64_t source, uint64_t horizon, int grain, uint64_t bucket) {
+  Stream& s = staged_streams_[source];
+  s.horizon = horizon;
+  s.pairs.emplace(grain, bucket);
+}
+
+void KnownPrefixes::Commit() {
+  // A stream's known pairs are the ones its last batch touched: the rows
+  // another member stored past the horizon are read back only for pairs a
+  // batch touches, so an untouched pair could miss some (a live stream's
+  // current hour and day are touched by every batch).
+  bool dropped = false;
+  for (auto& [source, staged] : staged_streams_) {
+    auto [it, is_new] = streams_.try_emplace(source);
+    if (!is_new &&
+        !std::includes(staged.pairs.begin(), staged.pairs.end(), it->second.pairs.begin(), it->second.pairs.end())) {
+      dropped = true;
+    }
+    it->second = std::move(staged);
+  }
+  staged_streams_.clear();
+  if (dropped) {
+    RetainPairs([&](uint64_t source, int grain, uint64_t bucket) { return Knows(source, grain, bucket); });
+  }
+  for (const auto& [table, key, prefix] : staged_keys_) keys_[table][key] = prefix;
+  staged_keys_.clear();
+  if (keys() > max_keys_) Clear();
+}
+
+void KnownPrefixes::Clear() {
+  streams_.clear();
+  for (auto& table : keys_) table.clear();
+  staged_keys_.clear();
+  staged_streams_.clear();
+}
+
+size_t KnownPrefixes::keys() const {
+  size_t n = 0;
+  for (const auto& table : keys_) n += table.size();
+  return n;
+}
+
+template <typename Keep>
+void KnownPrefixes::RetainPairs(Keep keep) {
+  for (int t = 0; t < kReadBack; ++t) {
+    const int grain = GrainOf(t);
+    keys_[t].Retain([&](const auto& e) { return keep(e.key.source, grain, e.key.bucket); });
+  }
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    auto& pairs = it->second.pairs;
+    for (auto p = pairs.begin(); p != pairs.end();)
+      p = keep(it->first, p->first, p->second) ? std::next(p) : pairs.erase(p);
+    it = pairs.empty() ? streams_.erase(it) : std::next(it);
+  }
+}
+
 std::string SpanRows(Family family, const query::Span& span, const std::string& where) {
   const bool entity = family != Family::kSaga;
   if (span.grain == query::Grain::kFacts) {
@@ -155,13 +245,14 @@ std::string SpanRows(Family family, const query::Span& span, const std::string& 
                       suffix, span.begin, span.end, where);
 }
 
-Result<RollupChains> RollupRows(const RollupInput& in,
+Result<RollupChains> RollupRows(const RollupInput& in, KnownPrefixes* known,
                                 const std::function<Result<std::string>(const std::string&)>& select) {
   const pipeline::Batch& batch = *in.batch;
   RollupChains chains;
   if (batch.events.empty()) return chains;
   Entries entries[kReadBack];
-  std::set<uint64_t> sources, buckets[2];  // hours, days
+  // Each stream's buckets in the batch: hours, days.
+  std::set<std::pair<uint64_t, uint64_t>> stream_buckets[2];
   // The keys of an event in each table, in kTables order (entity tables:
   // one per mention).
   auto for_each_key = [&](const pipeline::EventRow& e, auto f) {
@@ -171,16 +262,16 @@ Result<RollupChains> RollupRows(const RollupInput& in,
     for (int t = 0; t < kReadBack; ++t) {
       const uint64_t bucket = time / static_cast<uint64_t>(kTables[t].width) * static_cast<uint64_t>(kTables[t].width);
       if (!kTables[t].entity) {
-        f(t, Key{saga, bucket, 0, source}, uint64_t{1}, uint64_t{0});
+        f(t, RollupKey{saga, bucket, 0, source}, uint64_t{1}, uint64_t{0});
         continue;
       }
       for (uint32_t i = 0; i < e.mention_count; ++i) {
         const pipeline::MentionRow& m = batch.mentions[e.first_mention + i];
-        f(t, Key{saga, bucket, (*in.entity_ids)[m.entity], source}, uint64_t{1}, uint64_t{m.count});
+        f(t, RollupKey{saga, bucket, (*in.entity_ids)[m.entity], source}, uint64_t{1}, uint64_t{m.count});
       }
     }
   };
-  auto add = [&](const pipeline::EventRow& e, int t, const Key& k, uint64_t one, uint64_t mentions) {
+  auto add = [&](const pipeline::EventRow& e, int t, const RollupKey& k, uint64_t one, uint64_t mentions) {
     Entry& entry = entries[t][k];
     entry.adds = true;
     if (kTables[t].entity) {
@@ -199,59 +290,147 @@ Result<RollupChains> RollupRows(const RollupInput& in,
     const uint64_t source = (*in.source_ids)[e.stream];
     auto [first, is_new] = first_of.emplace(source, e.position);
     if (!is_new) first->second = std::min(first->second, e.position);
-    sources.insert(source);
-    buckets[0].insert(static_cast<uint64_t>(e.time) / 3600 * 3600);
-    buckets[1].insert(static_cast<uint64_t>(e.time) / 86400 * 86400);
-    for_each_key(e, [&](int t, const Key& k, uint64_t one, uint64_t mentions) { add(e, t, k, one, mentions); });
+    const uint64_t hour = static_cast<uint64_t>(e.time) / 3600 * 3600;
+    const uint64_t day = static_cast<uint64_t>(e.time) / 86400 * 86400;
+    stream_buckets[0].emplace(source, hour);
+    stream_buckets[1].emplace(source, day);
+    for_each_key(e, [&](int t, const RollupKey& k, uint64_t one, uint64_t mentions) { add(e, t, k, one, mentions); });
   }
 
-  // The longest stored prefix of every key the batch touches.
-  std::string sql;
-  for (int t = 0; t < kReadBack; ++t) {
-    const Table& table = kTables[t];
-    sql += fmt::format(
-        "{}SELECT toUInt8({}), saga_id, bucket, {}, source_id, {}, argMax(readers, upto), {}, max(upto) FROM {} "
-        "WHERE source_id IN ({}) AND bucket IN ({}) GROUP BY saga_id, bucket, {}source_id",
-        t ? " UNION ALL " : "", t, table.entity ? "entity_id" : "toUInt64(0)",
-        table.entity ? "argMax(mentions, upto)" : "argMax(events, upto)",
-        table.entity ? "argMax(events, upto)" : "toUInt64(0)", table.name, List(sources),
-        List(buckets[table.width == query::kDay]), table.entity ? "entity_id, " : "");
+  // The longest stored prefix of every key the batch touches: from `known`
+  // for the pairs it knows of the streams the batch continues, read back
+  // for the others.
+  std::map<uint64_t, uint64_t> horizons;  // source id -> horizon, of the streams continued
+  for (const auto& [source, first] : first_of) {
+    if (known->Continues(source, first)) horizons.emplace(source, known->Horizon(source));
   }
-  auto body = select(sql + " FORMAT TabSeparated");
-  if (!body.ok()) return body.status();
   std::set<uint64_t> overlapping;  // sources with a stored prefix reaching into the batch
-  SAGAFLOW_RETURN_IF_ERROR(ForEachUintRow(*body, 9, "a rollup read-back", [&](const uint64_t* v) {
+  auto apply = [&](const uint64_t* v) {
     if (v[0] >= kReadBack) return Status::Corruption("rollup read-back: bad table index");
-    Entry* entry = entries[v[0]].Find(Key{v[1], v[2], v[3], v[4]});
-    if (entry == nullptr) return Status::Ok();  // a key of another event's bucket
+    const RollupKey key{v[1], v[2], v[3], v[4]};
+    Entry* entry = entries[v[0]].Find(key);
+    if (entry == nullptr) {
+      // A key of the stream's bucket that the batch does not touch: known
+      // from now on all the same.
+      known->Stage(static_cast<int>(v[0]), key, {v[8], {v[5], v[6], v[7]}});
+      return Status::Ok();
+    }
     entry->has_stored = true;
     std::copy(v + 5, v + 8, entry->stored);
     entry->upto = v[8];
     if (entry->upto >= first_of[v[4]]) overlapping.insert(v[4]);
     return Status::Ok();
-  }));
+  };
+  // Reads back the rows of the pairs of the streams `read_stream` selects
+  // that it calls unknown, and with them the furthest checkpoint stored of
+  // each stream in `check`.
+  auto read_back = [&](auto read_stream, const std::map<uint64_t, uint64_t>& check,
+                       std::map<uint64_t, uint64_t>* checkpoints) -> Status {
+    std::string sql;
+    for (int t = 0; t < kReadBack; ++t) {
+      const Table& table = kTables[t];
+      std::set<std::pair<uint64_t, uint64_t>> pairs;
+      std::set<uint64_t> buckets;
+      for (const auto& [source, bucket] : stream_buckets[GrainOf(t)]) {
+        if (read_stream(source, GrainOf(t), bucket)) pairs.emplace(source, bucket), buckets.insert(bucket);
+      }
+      if (pairs.empty()) continue;
+      // The rows of each stream's own buckets: the plain bucket list
+      // narrows the primary-key range, the pairs select the rows. (Every
+      // stream's buckets crossed with every stream would read other
+      // streams' rows too: with many partitions read in chunks, a batch
+      // spans far more time than any one stream's part of it.)
+      sql += fmt::format(
+          "{}SELECT toUInt8({}), saga_id, bucket, {}, source_id, {}, argMax(readers, upto), {}, max(upto) FROM {} "
+          "WHERE bucket IN ({}) AND (source_id, bucket) IN ({}) GROUP BY saga_id, bucket, {}source_id",
+          sql.empty() ? "" : " UNION ALL ", t, table.entity ? "entity_id" : "toUInt64(0)",
+          table.entity ? "argMax(mentions, upto)" : "argMax(events, upto)",
+          table.entity ? "argMax(events, upto)" : "toUInt64(0)", table.name, List(buckets), PairList(pairs),
+          table.entity ? "entity_id, " : "");
+    }
+    if (!check.empty()) {
+      std::set<uint64_t> sources;
+      for (const auto& entry : check) sources.insert(entry.first);
+      sql += fmt::format(
+          "{}SELECT toUInt8({}), toUInt64(0), toUInt32(0), toUInt64(0), source_id, toUInt64(0), toUInt64(0), "
+          "toUInt64(0), max(position) FROM source WHERE source_id IN ({}) GROUP BY source_id",
+          sql.empty() ? "" : " UNION ALL ", kCheckpointRow, List(sources));
+    }
+    if (sql.empty()) return Status::Ok();
+    auto body = select(sql + " FORMAT TabSeparated");
+    if (!body.ok()) return body.status();
+    return ForEachUintRow(*body, 9, "a rollup read-back", [&](const uint64_t* v) {
+      if (v[0] != kCheckpointRow) return apply(v);
+      (*checkpoints)[v[4]] = v[8];
+      return Status::Ok();
+    });
+  };
+  std::map<uint64_t, uint64_t> checkpoints;                // source id -> furthest stored
+  std::set<std::tuple<uint64_t, int, uint64_t>> not_read;  // (source, grain, bucket): known
+  SAGAFLOW_RETURN_IF_ERROR(read_back(
+      [&](uint64_t source, int grain, uint64_t bucket) {
+        if (!horizons.count(source) || !known->Knows(source, grain, bucket)) return true;
+        not_read.emplace(source, grain, bucket);
+        return false;
+      },
+      horizons, &checkpoints));
+  // A stream continued whose furthest stored checkpoint is not the horizon
+  // was written by someone else since (a member that had it after a
+  // rebalance, a zombie): what this sink knows of it may lack their
+  // records. Its known pairs are read back after all.
+  std::set<uint64_t> doubted;
+  for (const auto& [source, horizon] : horizons) {
+    auto it = checkpoints.find(source);
+    if (it == checkpoints.end() || it->second != horizon) doubted.insert(source);
+  }
+  if (!doubted.empty()) {
+    for (uint64_t source : doubted) {
+      known->Forget(source);
+      horizons.erase(source);
+    }
+    SAGAFLOW_RETURN_IF_ERROR(read_back(
+        [&](uint64_t source, int grain, uint64_t bucket) {
+          return doubted.count(source) && not_read.count({source, grain, bucket});
+        },
+        {}, &checkpoints));
+  }
+  // The known pairs' keys.
+  for (int t = 0; t < kReadBack; ++t) {
+    for (auto& [k, entry] : entries[t].entries()) {
+      const KnownPrefixes::Prefix* prefix = horizons.count(k.source) ? known->Find(t, k) : nullptr;
+      if (prefix == nullptr) continue;
+      entry.has_stored = true;
+      std::copy(prefix->values, prefix->values + 3, entry.stored);
+      entry.upto = prefix->upto;
+    }
+  }
   // A re-sent or overlapping batch: its streams' keys add only the events
   // past each key's stored prefix.
   if (!overlapping.empty()) {
     for (auto& table : entries) {
       for (auto& [k, entry] : table.entries()) {
-        if (!overlapping.count(std::get<3>(k))) continue;
+        if (!overlapping.count(k.source)) continue;
         std::fill(entry.added, entry.added + 3, 0);
         entry.adds = false;
       }
     }
     for (const pipeline::EventRow& e : batch.events) {
       if (!overlapping.count((*in.source_ids)[e.stream])) continue;
-      for_each_key(e, [&](int t, const Key& k, uint64_t one, uint64_t mentions) {
+      for_each_key(e, [&](int t, const RollupKey& k, uint64_t one, uint64_t mentions) {
         const Entry& entry = *entries[t].Find(k);
         if (entry.has_stored && e.position <= entry.upto) return;  // in the stored prefix
         add(e, t, k, one, mentions);
       });
     }
   }
-  // A key's new prefix ends at the batch's last record of its stream.
+  // A key's new prefix ends at the batch's last record of its stream, the
+  // stream's next horizon.
   std::map<uint64_t, uint64_t> end_of;  // source id -> position
   for (size_t s = 0; s < batch.streams.size(); ++s) end_of[(*in.source_ids)[s]] = batch.streams[s].checkpoint.position;
+  for (int grain = 0; grain < 2; ++grain) {
+    for (const auto& [source, bucket] : stream_buckets[grain])
+      known->StageStream(source, end_of[source], grain, bucket);
+  }
   for (int t = 0; t < kReadBack; ++t) {
     // In key order, as the tables sort them: the server's sort of the block
     // is then a check, and equal row sets are equal bodies (dedup tokens).
@@ -264,9 +443,14 @@ Result<RollupChains> RollupRows(const RollupInput& in,
       const Entry& entry = e->value;
       const auto [saga, bucket, entity, source] = e->key;
       const uint64_t upto = end_of[source];
-      if (!entry.adds || (entry.has_stored && entry.upto >= upto)) continue;
+      if (!entry.adds || (entry.has_stored && entry.upto >= upto)) {
+        if (entry.has_stored)
+          known->Stage(t, e->key, {entry.upto, {entry.stored[0], entry.stored[1], entry.stored[2]}});
+        continue;
+      }
       uint64_t v[3];
       for (int i = 0; i < 3; ++i) v[i] = entry.stored[i] + entry.added[i];
+      known->Stage(t, e->key, {upto, {v[0], v[1], v[2]}});
       TsvRows row(&data);
       if (kTables[t].entity) {
         row.Uint(saga).Uint(bucket).Uint(entity).Uint(source).Uint(v[0]).Uint(v[1]).Uint(v[2]).Uint(upto).EndRow();
