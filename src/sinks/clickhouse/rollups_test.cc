@@ -19,6 +19,15 @@ void StageBatch(KnownPrefixes* known, uint64_t source, uint64_t bucket, uint64_t
   known->StageStream(source, horizon, kDays, bucket / 86400 * 86400);
 }
 
+// Streams 5 and 6, one batch each committed, in the same hour.
+KnownPrefixes TwoStreamsKnown() {
+  KnownPrefixes known;
+  StageBatch(&known, 5, 3600, 40, 10);
+  StageBatch(&known, 6, 3600, 90, 20);
+  known.Commit();
+  return known;
+}
+
 TEST(KnownPrefixes, AStreamIsKnownOnceABatchOfItLanded) {
   KnownPrefixes known;
   EXPECT_FALSE(known.Continues(5, 0));
@@ -40,10 +49,7 @@ TEST(KnownPrefixes, AStreamIsKnownOnceABatchOfItLanded) {
 }
 
 TEST(KnownPrefixes, ARecordAtOrBeforeTheHorizonForgetsTheStreamOnly) {
-  KnownPrefixes known;
-  StageBatch(&known, 5, 3600, 40, 10);
-  StageBatch(&known, 6, 3600, 90, 20);
-  known.Commit();
+  KnownPrefixes known = TwoStreamsKnown();
   EXPECT_FALSE(known.Continues(5, 40));  // a re-sent record: restarted
   EXPECT_FALSE(known.Knows(5, kHours, 3600));
   EXPECT_EQ(known.Find(kEntityHour, RollupKey{1, 3600, 7, 5}), nullptr);
@@ -56,10 +62,7 @@ TEST(KnownPrefixes, ARecordAtOrBeforeTheHorizonForgetsTheStreamOnly) {
 }
 
 TEST(KnownPrefixes, AStreamKnowsThePairsItsLastBatchTouched) {
-  KnownPrefixes known;
-  StageBatch(&known, 5, 3600, 40, 10);
-  StageBatch(&known, 6, 3600, 90, 20);
-  known.Commit();
+  KnownPrefixes known = TwoStreamsKnown();
   // Stream 5 moves on to the next hour of the same day.
   StageBatch(&known, 5, 7200, 80, 30);
   known.Commit();
