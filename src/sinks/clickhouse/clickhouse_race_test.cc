@@ -27,6 +27,7 @@
 #include <string_view>
 #include <thread>
 
+#include "pipeline/batch_testing.h"
 #include "sinks/clickhouse/clickhouse_analytics.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/clickhouse/clickhouse_testing.h"
@@ -336,7 +337,7 @@ TEST_F(ClickHouseRaceTest, CrashesBetweenInsertAndCheckpoint) {
   const auto history = sinks::testing::RandomHistory(33, 14, 4, 80);
   const std::string host = address_.substr(0, address_.rfind(':'));
   FaultProxy proxy(host == "localhost" ? "127.0.0.1" : host, std::stoi(address_.substr(address_.rfind(':') + 1)));
-  const auto batches = Recut(history, 29);
+  auto batches = Recut(history, 29);
   size_t next = 0;
   for (int crash = 0; crash < 3; ++crash) {
     // A sink that writes two batches, then dies after the rows of the third
@@ -347,12 +348,49 @@ TEST_F(ClickHouseRaceTest, CrashesBetweenInsertAndCheckpoint) {
     proxy.Drop("INSERT%20INTO%20source", 1000, /*before_server=*/true);
     EXPECT_FALSE(sink->Write(batches[next]).ok());
     proxy.Drop("", 0);
-    // The next run resumes at the stored checkpoint (the batch before) and
-    // reads the records again, from one batch further back.
-    next = next > 0 ? next - 1 : 0;
+    // The next run resumes right after the stored checkpoint (the batch
+    // before), or reads from one batch further back, and cuts the records
+    // into other batches: the dead sink's prefixes reach past the ends of
+    // several of them, also after the new sink's own checkpoint.
+    const size_t from = crash == 1 && next > 0 ? next - 1 : next;
+    const std::vector<Batch> rest(batches.begin() + static_cast<std::ptrdiff_t>(from), batches.end());
+    batches = Recut(rest, 11 + 6 * static_cast<size_t>(crash));
+    next = 0;
   }
   auto last = Sink(address_);
   for (; next < batches.size(); ++next) ASSERT_TRUE(last->Write(batches[next]).ok());
+  ExpectAnswersOf(history);
+}
+
+// A crash as above within one hour: every batch of the next writer touches
+// only the hour and day its previous batch touched, so it reads nothing
+// back, and the dead writer's prefixes, read back by its first batch, reach
+// past its checkpoint into a later batch of it.
+TEST_F(ClickHouseRaceTest, ADeadWritersPrefixesReachIntoTheNextWritersLaterBatches) {
+  Batch all;
+  for (uint64_t p = 0; p < 70; ++p) {
+    pipeline::testing::AddEvent(&all, 0, p, static_cast<int>(p % 3), 100 + static_cast<int64_t>(p),
+                                1700000000 + static_cast<int64_t>(p), {{static_cast<uint32_t>(p % 7), 1 + p % 2}});
+  }
+  pipeline::testing::SetCheckpoint(&all, 69, "kafka:one-hour/0");
+  const std::vector<Batch> history = {all};
+  const std::string host = address_.substr(0, address_.rfind(':'));
+  FaultProxy proxy(host == "localhost" ? "127.0.0.1" : host, std::stoi(address_.substr(address_.rfind(':') + 1)));
+  const auto dead_batches = Recut(history, 30);  // records 0-29, 30-59, 60-69
+  ASSERT_EQ(dead_batches.size(), 3u);
+  {
+    auto dead = Sink("127.0.0.1:" + std::to_string(proxy.port()), "&retry_give_up_s=1");
+    ASSERT_TRUE(dead->Write(dead_batches[0]).ok());
+    proxy.Drop("INSERT%20INTO%20source", 1000, /*before_server=*/true);
+    EXPECT_FALSE(dead->Write(dead_batches[1]).ok());  // its rows up to 59, no checkpoint
+    proxy.Drop("", 0);
+  }
+  // Resumed after checkpoint 29, in batches of 7: 30-36, ..., 58-64, 65-69.
+  auto next = Sink(address_);
+  for (const Batch& b : Recut({dead_batches[1], dead_batches[2]}, 7)) {
+    auto r = next->Write(b);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
   ExpectAnswersOf(history);
 }
 

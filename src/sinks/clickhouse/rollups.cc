@@ -402,6 +402,10 @@ Result<RollupChains> RollupRows(const RollupInput& in, KnownPrefixes* known,
       entry.has_stored = true;
       std::copy(prefix->values, prefix->values + 3, entry.stored);
       entry.upto = prefix->upto;
+      // A prefix read back earlier may reach past the horizon, into this
+      // batch: another writer's rows (one killed after its rows, before its
+      // checkpoint).
+      if (entry.upto >= first_of[k.source]) overlapping.insert(k.source);
     }
   }
   // A re-sent or overlapping batch: its streams' keys add only the events

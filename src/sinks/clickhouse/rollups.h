@@ -84,8 +84,10 @@ struct RollupKeyHash {
 // The prefixes a sink has read back or written, so that its next batches
 // read back only what it cannot know. Per stream it keeps a horizon (the
 // checkpoint of its last batch) and the (grain, bucket) pairs that batch
-// touched; for those pairs, every stored key's longest prefix up to the
-// horizon. That knowledge is complete while this sink alone writes the
+// touched; for those pairs, every stored key's longest prefix it has seen:
+// up to the horizon, or past it where rows another writer left reach
+// further (a batch then skips its events up to there, as for a row read
+// back). That knowledge is complete while this sink alone writes the
 // stream: a batch reads back all the rows of each pair it touches that is
 // not known (every batch before it had landed: the resume argument of
 // docs/clickhouse.md#rollups), and every later event of the stream went
