@@ -158,10 +158,9 @@ void KnownPrefixes::StageStream(uint64_t source, uint64_t horizon, int grain, ui
 }
 
 void KnownPrefixes::Commit() {
-  // A stream's known pairs are the ones its last batch touched: the rows
-  // another member stored past the horizon are read back only for pairs a
-  // batch touches, so an untouched pair could miss some (a live stream's
-  // current hour and day are touched by every batch).
+  // A stream's known pairs are the ones its last batch touched: that bounds
+  // the memory by a batch's pairs, and a live stream's current hour and day
+  // are touched by every batch (a late event reads its older pair back).
   bool dropped = false;
   for (auto& [source, staged] : staged_streams_) {
     auto [it, is_new] = streams_.try_emplace(source);
@@ -290,8 +289,8 @@ Result<RollupChains> RollupRows(const RollupInput& in, KnownPrefixes* known,
     const uint64_t source = (*in.source_ids)[e.stream];
     auto [first, is_new] = first_of.emplace(source, e.position);
     if (!is_new) first->second = std::min(first->second, e.position);
-    const uint64_t hour = static_cast<uint64_t>(e.time) / 3600 * 3600;
-    const uint64_t day = static_cast<uint64_t>(e.time) / 86400 * 86400;
+    const uint64_t hour = static_cast<uint64_t>(e.time / query::kHour * query::kHour);
+    const uint64_t day = static_cast<uint64_t>(e.time / query::kDay * query::kDay);
     stream_buckets[0].emplace(source, hour);
     stream_buckets[1].emplace(source, day);
     for_each_key(e, [&](int t, const RollupKey& k, uint64_t one, uint64_t mentions) { add(e, t, k, one, mentions); });
