@@ -112,11 +112,12 @@ TEST_F(KafkaClusterTest, SurvivesAReplicaAndZooKeeperRestartAnsweringEveryQueryA
   for (int node : {0, 1, 2, 3}) {
     Local(nodes[node], db, "SYSTEM SYNC REPLICA fact_event_local");
     Local(nodes[node], db, "SYSTEM SYNC REPLICA fact_readers_local");
+    Local(nodes[node], db, "SYSTEM SYNC REPLICA rollup_days_local");
   }
   for (size_t shard : {0U, 1U}) {
     for (const char* sql :
          {"SELECT count(), uniqExact(source_id, position, entity_id) FROM fact_readers_local",
-          "SELECT count(), uniqExact(bucket, saga_id, source_id, upto) FROM rollup_saga_hour_local"}) {
+          "SELECT count(), uniqExact(saga_id, day, entity_id, source_id, upto) FROM rollup_days_local"}) {
       EXPECT_EQ(Local(nodes[2 * shard + 1], db, sql), Local(nodes[2 * shard], db, sql))
           << "shard " << shard + 1 << "'s replicas differ: " << sql;
     }

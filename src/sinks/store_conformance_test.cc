@@ -86,8 +86,8 @@ class ClickHouseStore {
     return std::unique_ptr<query::Analytics>(std::move(*a));
   }
   Status ForgetRollups() {
-    for (const char* t : clickhouse::RollupTables()) {
-      auto r = client_->Query(std::string("DROP TABLE IF EXISTS ") + t);
+    for (const clickhouse::TableSpec& t : clickhouse::RollupSchema()) {
+      auto r = client_->Query(std::string("DROP TABLE IF EXISTS ") + t.name);
       if (!r.ok()) return r.status();
     }
     auto r = client_->Query("DROP TABLE schema_version");

@@ -1,8 +1,9 @@
-// Migration 3 against the fixture's real server (rebuild.h): a version-2
-// store (fact_readers at its old sorting key, no trend rollups) upgraded in
-// place keeps every row, once, and every answer; a migration interrupted
-// anywhere (mid-copy, between the two renames, mid-backfill) is completed
-// by the next start, again without losing or doubling a row.
+// Migrations 3 and 4 against the fixture's real server (rebuild.h,
+// rollups.h): a version-2 store (fact_readers at its old sorting key, the
+// hour rollups of version 2) upgraded in place keeps every fact row, once,
+// and every answer, from day rollups built from the facts; a migration
+// interrupted anywhere (mid-copy, between the two renames, mid-backfill) is
+// completed by the next start, again without losing or doubling a row.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -73,11 +74,14 @@ class ClickHouseMigrationTest : public ::testing::Test {
   }
 
   // Takes the store back to version 2: the rebuilt tables at their old
-  // sorting keys (rebuilt the same way), no trend rollups, version 3
-  // forgotten. Merges stop first (each table's copies merged away), so that
-  // every row count below is exact: a row copied twice would show.
+  // sorting keys (rebuilt the same way), the rollup tables of version 2 in
+  // place of today's (stand-ins: migration 4 only drops them), versions 3
+  // and 4 forgotten. Merges stop first (each table's copies merged away), so
+  // that every row count below is exact: a row copied twice would show.
   void DowngradeToVersion2() {
-    Sql(std::string("DROP TABLE IF EXISTS ") + kEntityTrendTable);
+    for (const TableSpec& t : RollupSchema()) Sql(std::string("DROP TABLE IF EXISTS ") + t.name);
+    for (const char* t : RetiredRollupTables())
+      Sql(fmt::format("CREATE TABLE IF NOT EXISTS {} (bucket UInt32) ENGINE = MergeTree ORDER BY bucket", t));
     for (const Rebuild& r : SortingKeyRebuilds()) Sql(fmt::format("OPTIMIZE TABLE {} FINAL", r.table.name));
     Retrier retrier(config_.retry, "downgrade");
     for (const Rebuild& r : Version2Layouts()) {
@@ -106,11 +110,11 @@ class ClickHouseMigrationTest : public ::testing::Test {
   // identical copies the queries collapse).
   enum class Rows { kAll, kDistinct };
 
-  // Version 3, every row, nothing left over.
+  // Version 4, every row, nothing left over.
   void ExpectMigrated(Rows rows = Rows::kAll) {
     auto version = SchemaVersion(*client_);
     ASSERT_TRUE(version.ok());
-    EXPECT_EQ(*version, 3);
+    EXPECT_EQ(*version, 4);
     for (const Rebuild& r : SortingKeyRebuilds()) {
       auto key = SortingKey(*client_, r.table.name);
       ASSERT_TRUE(key.ok());
@@ -122,9 +126,16 @@ class ClickHouseMigrationTest : public ::testing::Test {
     EXPECT_EQ(Count(fmt::format("SELECT count() FROM system.tables WHERE database = '{}' AND match(name, '_v[0-9]+$')",
                                 database_)),
               0);
-    auto key = SortingKey(*client_, kEntityTrendTable);
-    ASSERT_TRUE(key.ok());
-    EXPECT_EQ(*key, "saga_id, entity_id, bucket, source_id");
+    for (const TableSpec& t : RollupSchema()) {
+      auto key = SortingKey(*client_, t.name);
+      ASSERT_TRUE(key.ok());
+      EXPECT_EQ("(" + *key + ")", t.order_by);
+    }
+    for (const char* t : RetiredRollupTables()) {
+      auto exists = TableExists(*client_, t);
+      ASSERT_TRUE(exists.ok());
+      EXPECT_FALSE(*exists) << t;
+    }
   }
 
   ::sagaflow::testing::ScratchDir scratch_;
@@ -143,10 +154,11 @@ TEST_F(ClickHouseMigrationTest, AStoreCreatedNowHasTheNewKeysAndNothingToRebuild
     ASSERT_TRUE(key.ok());
     EXPECT_EQ("(" + *key + ")", r.table.order_by);
   }
-  EXPECT_EQ(Count("SELECT max(version) FROM schema_version"), 3);
-  // The sink writes every entity hour to both tables.
-  EXPECT_EQ(Count(std::string("SELECT count() FROM ") + kEntityTrendTable),
-            Count("SELECT count() FROM rollup_entity_hour"));
+  EXPECT_EQ(Count("SELECT max(version) FROM schema_version"), 4);
+  // The sink writes every rollup row to both tables.
+  EXPECT_GT(Count(std::string("SELECT count() FROM ") + kRollupTable), 0);
+  EXPECT_EQ(Count(std::string("SELECT count() FROM ") + kTrendTable),
+            Count(std::string("SELECT count() FROM ") + kRollupTable));
   auto store = ClickHouseAnalytics::Open(config_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_GT(sinks::testing::ExpectSameAnswers(**store, reference, 5, sinks::testing::Coverage::kTotals), 80);
@@ -174,7 +186,7 @@ TEST_F(ClickHouseMigrationTest, UpgradeFromVersion2KeepsEveryRowAndAnswer) {
 }
 
 // Killed mid-copy (the new fact_readers holds part of one day's rows, the
-// trend rollups part of theirs), then killed between the two renames of
+// day rollups sorted by entity the first half of theirs), then killed between the two renames of
 // the swap (only the new fact_readers is left, under the building name, and
 // the old one under the retired name): each time the next start completes
 // the migration.
@@ -192,10 +204,14 @@ TEST_F(ClickHouseMigrationTest, AnInterruptedMigrationIsCompletedWithoutLosingOr
           std::to_string(rows_["fact_readers"] / 15));
       EXPECT_GT(Count("SELECT count() FROM fact_readers_v3"), 0);
       Sql("SYSTEM STOP MERGES fact_readers_v3");
-      // The trend rollups: created, a part of their rows written.
-      for (const std::string& sql : CreateTable(EntityTrendRollupSchema(), config_)) Sql(sql);
-      Sql(std::string("INSERT INTO ") + kEntityTrendTable +
-          " SELECT * FROM rollup_entity_hour WHERE bucket < (SELECT avg(bucket) FROM rollup_entity_hour)");
+      // The day rollups: created, the backfill of their first half written
+      // to the table sorted by entity.
+      for (const TableSpec& t : RollupSchema()) {
+        for (const std::string& sql : CreateTable(t, config_)) Sql(sql);
+      }
+      const int64_t half = Count("SELECT intDiv(toUInt32(avg(time)), 86400) * 86400 FROM fact_event");
+      Sql(RollupBackfill(kTrendTable, 0, half));
+      EXPECT_GT(Count(std::string("SELECT count() FROM ") + kTrendTable), 0);
     } else {
       Sql("INSERT INTO fact_readers_v3 SELECT * FROM fact_readers");
       Sql("SYSTEM STOP MERGES fact_readers_v3");

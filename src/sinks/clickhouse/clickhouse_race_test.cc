@@ -264,8 +264,8 @@ class ClickHouseRaceTest : public ::testing::Test {
     EXPECT_GT(sinks::testing::ExpectSameAnswers(**ch, reference, 21, kTotals), 80);
     sinks::testing::ExpectSameAnswers(**ch, **lite, 22, kTotals);
     // And after the merges have collapsed what they can.
-    for (const char* t : RollupTables())
-      ASSERT_TRUE(client_->Query(std::string("OPTIMIZE TABLE ") + t + " FINAL").ok());
+    for (const TableSpec& t : RollupSchema())
+      ASSERT_TRUE(client_->Query(std::string("OPTIMIZE TABLE ") + t.name + " FINAL").ok());
     sinks::testing::ExpectSameAnswers(**ch, reference, 23, kTotals);
   }
 
@@ -316,9 +316,8 @@ TEST_F(ClickHouseRaceTest, RetriesOfInsertsThatLanded) {
   int raced = 0;
   for (const Batch& b : history) {
     // Each rollup table's and the facts' inserts, in turn, land twice.
-    static const char* kTables[] = {"rollup_entity_hour", "rollup_entity_day", "rollup_saga_hour",
-                                    "rollup_saga_day",    "fact_readers",      "fact_event"};
-    const char* table = kTables[n++ % 6];
+    static const char* kTables[] = {kTrendTable, kRollupTable, "fact_readers", "fact_event"};
+    const char* table = kTables[n++ % 4];
     proxy.Drop(std::string("INSERT%20INTO%20") + table, 1);
     const int dropped = proxy.dropped(), forwarded = proxy.forwarded();
     auto r = sink->Write(b);

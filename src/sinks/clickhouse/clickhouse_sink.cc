@@ -42,7 +42,7 @@ ClickHouseSink::~ClickHouseSink() {
 
 uint64_t ClickHouseSink::requests() const {
   uint64_t n = client_->stats().requests.load();
-  for (const auto& lane : lanes_) n += lane->stats().requests.load();
+  if (rollup_client_) n += rollup_client_->stats().requests.load();
   return n;
 }
 
@@ -90,13 +90,10 @@ Status ClickHouseSink::Prepare(const pipeline::Dimensions& dims) {
     return cluster.ok() ? Status::Ok() : cluster.status();
   }));
   client_->SetRequestSettings(*cluster);
-  lanes_.clear();
-  for (size_t i = 0; i < kLanes; ++i) {
-    auto lane = ClickHouseClient::Create(client_->config());
-    if (!lane.ok()) return lane.status();
-    (*lane)->SetRequestSettings(*cluster);
-    lanes_.push_back(std::move(*lane));
-  }
+  auto rollup_client = ClickHouseClient::Create(client_->config());
+  if (!rollup_client.ok()) return rollup_client.status();
+  rollup_client_ = std::move(*rollup_client);
+  rollup_client_->SetRequestSettings(*cluster);
   SAGAFLOW_RETURN_IF_ERROR(Migrate(*client_, retrier_));
   SAGAFLOW_RETURN_IF_ERROR(retrier_.Run("check the tables' layout", [&] { return CheckLayout(*client_); }));
   Result<ServerFeatures> features = Status::Internal("unset");
@@ -299,23 +296,12 @@ Status ClickHouseSink::StoredPositions(const pipeline::Batch& batch, const std::
 }
 
 Status ClickHouseSink::WriteRollups(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids) {
-  auto chains = RollupRows({&batch, &source_ids, &saga_ids_, &entity_ids_}, &known_,
-                           [&](const std::string& sql) { return Select(*lanes_[0], "read rollups", sql); });
-  if (!chains.ok()) return chains.status();
-  if (chains->size() > lanes_.size()) return Status::Internal("more rollup chains than connections");
-  std::vector<Status> done(chains->size());
-  auto run = [&](size_t c) {
-    for (const RollupInsert& insert : (*chains)[c]) {
-      done[c] = InsertRows(*lanes_[c], insert.table, insert.columns, insert.rows);
-      if (!done[c].ok()) return;
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t c = 1; c < chains->size(); ++c) threads.emplace_back(run, c);
-  if (!chains->empty()) run(0);
-  for (std::thread& t : threads) t.join();
-  for (const Status& st : done) SAGAFLOW_RETURN_IF_ERROR(st);
-  return Status::Ok();
+  auto rows = RollupRows({&batch, &source_ids, &saga_ids_, &entity_ids_}, &known_,
+                         [&](const std::string& sql) { return Select(*rollup_client_, "read rollups", sql); });
+  if (!rows.ok()) return rows.status();
+  // The trend table first (rollups.h): a row read back is in both.
+  SAGAFLOW_RETURN_IF_ERROR(InsertRows(*rollup_client_, kTrendTable, kRollupColumns, *rows));
+  return InsertRows(*rollup_client_, kRollupTable, kRollupColumns, *rows);
 }
 
 Result<pipeline::WriteReport> ClickHouseSink::Write(const pipeline::Batch& batch) {

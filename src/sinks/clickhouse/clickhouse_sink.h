@@ -6,7 +6,7 @@
 //   2. fact_event    its new events,
 //   3. dead_letter   its new dead letters,
 //   4. source        its checkpoints, last.
-// The rollups (rollups.h) go in beside 1-3, on connections of their own,
+// The rollups (rollups.h) go in beside 1-3, on a connection of their own,
 // and before 4. A crash before 4 leaves rows without their checkpoint: the next run reads
 // those records again, finds their events already stored (a primary-key
 // lookup per batch until a batch of the stream finds none: a writer stores
@@ -69,24 +69,22 @@ class ClickHouseSink final : public pipeline::Sink {
   Status StoredPositions(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids,
                          std::vector<std::vector<uint64_t>>* events, std::vector<std::vector<uint64_t>>* dead);
   Result<int64_t> FirstSeen(const pipeline::StreamCheckpoint& stream, uint64_t source_id);
-  // Through `client`: client_ or one of lanes_ (one thread per client).
+  // Through `client`: client_ or rollup_client_ (one thread per client).
   Status InsertRows(ClickHouseClient& client, const char* table, const char* columns, const std::string& rows);
   Result<std::string> Select(ClickHouseClient& client, std::string_view what, const std::string& sql);
   Result<std::string> Select(std::string_view what, const std::string& sql) { return Select(*client_, what, sql); }
-  // The batch's rollup rows (rollups.h), read back and inserted on lanes_:
-  // the chains at once, one per lane; the first error.
+  // The batch's rollup rows (rollups.h), read back and inserted on
+  // rollup_client_.
   Status WriteRollups(const pipeline::Batch& batch, const std::vector<uint64_t>& source_ids);
 
   std::unique_ptr<ClickHouseClient> client_;
-  // More connections, for the rollups of a batch, which run at the same
-  // time as the facts' inserts on client_: their read-back on the first,
-  // then the rollup tables' inserts side by side (each a part the server
-  // builds on its own core). kLanes: one per rollup chain.
-  static constexpr size_t kLanes = 4;
-  std::vector<std::unique_ptr<ClickHouseClient>> lanes_;
+  // Another connection, for the rollups of a batch, which run at the same
+  // time as the facts' inserts on client_.
+  std::unique_ptr<ClickHouseClient> rollup_client_;
   std::atomic<bool> stop_{false};
-  pipeline::StoreStats stats_{"clickhouse",
-                              {"fact_readers", "fact_event", "dead_letter", "source", "dim_saga", "dim_entity"}};
+  pipeline::StoreStats stats_{
+      "clickhouse",
+      {"fact_readers", "fact_event", "dead_letter", "source", "dim_saga", "dim_entity", kTrendTable, kRollupTable}};
   Retrier retrier_;
   ServerFeatures features_;
   bool prepared_ = false;

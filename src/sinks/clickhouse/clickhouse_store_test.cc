@@ -342,10 +342,10 @@ TEST_F(ClickHouseStoreTest, ARestartFindsEveryRecordStoredPastItsCheckpoint) {
     auto r = second->Write(range(batches[i].first, batches[i].second));
     // Once a check found nothing stored, later batches skip it: three
     // inserts (mentions, events, checkpoint), the rollups' read-back of
-    // their stored prefixes and their five inserts (the entity hours twice:
+    // their stored prefixes and their two inserts (the rows in two orders:
     // rollups.h), and no check.
     if (i == 4) {
-      EXPECT_EQ(second->requests() - requests, 3u + 1u + 5u);
+      EXPECT_EQ(second->requests() - requests, 3u + 1u + 2u);
     }
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->duplicates, expected_duplicates[i]) << "batch " << i;
@@ -435,21 +435,23 @@ TEST_F(ClickHouseStoreTest, ARefusedBatchFailsBeforeItsCheckpoint) {
   EXPECT_EQ((*sink->LoadCheckpoint("file:test"))->position, 0u);  // not advanced past the refused rows
 }
 
-// The rollup inserts run side by side: one refused fails the batch before
-// its checkpoint though the others landed, and the batch sent again counts
-// each record once at every grain (prefix rows: rollups.h).
+// The rollups go in beside the facts, into the trend table, then the one
+// read back: the second refused fails the batch before its checkpoint
+// though the facts and the trend rows landed, and the batch sent again
+// counts each record once in each table (prefix rows: rollups.h).
 TEST_F(ClickHouseStoreTest, ARefusedRollupInsertFailsTheBatchAndItsResendCountsOnce) {
   auto sink = OpenSink();
   Batch b;
   for (uint64_t p = 0; p < 20; ++p) AddEvent(&b, 0, p, 0, 10, 100, {{0, 1}});
   Checkpoint(&b, 19);
-  // The trend table (never read back) no longer takes our rows.
-  Sql("ALTER TABLE rollup_entity_hour_by_entity MODIFY COLUMN readers Date");
+  // The table read back no longer takes our rows.
+  Sql("ALTER TABLE rollup_days MODIFY COLUMN readers Date");
   auto r = sink->Write(b);
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << r.status().ToString();
   EXPECT_FALSE((*sink->LoadCheckpoint("file:test")).has_value());
-  EXPECT_GT(Count("SELECT count() FROM rollup_entity_day"), 0);  // a chain beside it landed
-  Sql("ALTER TABLE rollup_entity_hour_by_entity MODIFY COLUMN readers UInt64");
+  EXPECT_GT(Count("SELECT count() FROM rollup_days_by_entity"), 0);  // landed before it
+  EXPECT_GT(Count("SELECT count() FROM fact_readers"), 0);           // beside it
+  Sql("ALTER TABLE rollup_days MODIFY COLUMN readers UInt64");
   ASSERT_TRUE(sink->Write(b).ok());
   auto a = OpenAnalytics();
   // Whole range (days), the hour (hours), part of it (facts).

@@ -83,17 +83,15 @@ Result<bool> Exists(ClickHouseClient& client, const std::string& sql) {
 // Days of events per backfill statement: progress granularity.
 constexpr int64_t kBackfillDays = 30;
 
-// Rollups for the facts already stored (version 2's four tables, version
-// 3's trend table), 30 days at a time, with
-// progress on a terminal. Only the 30-day ranges that hold facts are
-// visited (read from both fact tables: a crash may leave mentions whose
-// events were not stored yet), so facts at both ends of the time domain cost
-// two steps, not thousands of empty ones. Every statement inserts the
-// prefixes of the facts it reads (rollups.h): re-run after an interruption,
-// or by two processes at once, it inserts identical or longer prefixes,
-// never a double count.
-Status BackfillRollupTables(ClickHouseClient& client, Retrier& retrier, const std::vector<const char*>& tables,
-                            int version) {
+// Rollups for the facts already stored, 30 days at a time, with progress
+// on a terminal. Only the 30-day ranges that hold facts are visited (read
+// from both fact tables: a crash may leave mentions whose events were not
+// stored yet), so facts at both ends of the time domain cost two steps, not
+// thousands of empty ones. Every statement inserts the prefixes of the
+// facts it reads (rollups.h): re-run after an interruption, or by two
+// processes at once, it inserts identical or longer prefixes, never a
+// double count. kTrendTable first in each step, as the sink writes.
+Status BackfillRollups(ClickHouseClient& client, Retrier& retrier, int version) {
   const int64_t step = kBackfillDays * query::kDay;
   auto ranges = RetriedQuery(
       client, retrier, "read the facts' time ranges",
@@ -120,7 +118,7 @@ Status BackfillRollupTables(ClickHouseClient& client, Retrier& retrier, const st
                version, events, total);
   long long done = 0;
   for (const int64_t begin : starts) {
-    for (const char* table : tables) {
+    for (const char* table : {kTrendTable, kRollupTable}) {
       SAGAFLOW_RETURN_IF_ERROR(RetriedQuery(client, retrier, fmt::format("migration {}: backfill {}", version, table),
                                             RollupBackfill(table, begin, begin + step))
                                    .status());
@@ -135,11 +133,6 @@ Status BackfillRollupTables(ClickHouseClient& client, Retrier& retrier, const st
   return Status::Ok();
 }
 
-Status BackfillRollups(ClickHouseClient& client, Retrier& retrier) {
-  const std::vector<const char*>& all = RollupTables();
-  return BackfillRollupTables(client, retrier, {all[0], all[1], all[2], all[3]}, 2);
-}
-
 TableSpec SpecOf(const std::vector<TableSpec>& tables, std::string_view name) {
   for (const TableSpec& t : tables) {
     if (name == t.name) return t;
@@ -147,14 +140,21 @@ TableSpec SpecOf(const std::vector<TableSpec>& tables, std::string_view name) {
   return {};
 }
 
-// Version 3: keys that let a window's time condition and a trend's entity
-// condition skip rows (docs/clickhouse-migrations.md): fact_readers
-// rebuilt sorted (saga_id, time, entity_id, ...) in stores created before,
-// and the entity hours sorted entity first, a new table built from the
-// stored facts (rollups.h).
+// Version 3: a sorting key that lets a window's time condition skip rows
+// (docs/clickhouse-migrations.md): fact_readers rebuilt sorted (saga_id,
+// time, entity_id, ...) in stores created before. (It also added hour
+// rollups sorted entity first, which version 4 replaced.)
 Status MigrateV3(ClickHouseClient& client, Retrier& retrier) {
   for (const Rebuild& r : SortingKeyRebuilds()) SAGAFLOW_RETURN_IF_ERROR(RebuildTable(client, retrier, r, 3));
-  return BackfillRollupTables(client, retrier, {kEntityTrendTable}, 3);
+  return Status::Ok();
+}
+
+// Version 4: the day rollups with their hours (rollups.h), built from the
+// stored facts; then the rollup tables of versions 2 and 3 are dropped.
+Status MigrateV4(ClickHouseClient& client, Retrier& retrier) {
+  SAGAFLOW_RETURN_IF_ERROR(BackfillRollups(client, retrier, 4));
+  for (const char* table : RetiredRollupTables()) SAGAFLOW_RETURN_IF_ERROR(DropSchemaTable(client, retrier, table));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -173,14 +173,14 @@ std::vector<Rebuild> Version2Layouts() {
 }
 
 const std::vector<Migration>& Migrations() {
+  // Versions 2 and 3 created rollup tables that version 4 replaces: this
+  // binary no longer creates or fills them on the way to version 4.
   static const std::vector<Migration> kAll = {
       {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
-      {2, "rollups per saga/entity and saga, per hour and day, as per-stream prefixes", RollupSchema(),
-       BackfillRollups},
-      {3,
-       "fact_readers sorted by saga and time; hours per entity sorted by entity for trends",
-       {EntityTrendRollupSchema()},
-       MigrateV3},
+      {2, "rollups per saga/entity and saga, per hour and day, as per-stream prefixes (replaced by version 4)", {}},
+      {3, "fact_readers sorted by saga and time", {}, MigrateV3},
+      {4, "rollups per saga/entity, day and stream with their hours, sorted by day and by entity", RollupSchema(),
+       MigrateV4},
   };
   return kAll;
 }

@@ -9,11 +9,12 @@
 // of idempotent statements (CREATE ... IF NOT EXISTS), recorded in
 // schema_version only after all of them succeeded: a migration interrupted
 // halfway, or run by two processes at once, is simply completed by the next
-// start. Migrations 1 and 2 only add; migration 3 rebuilds fact_readers
-// under a new sorting key (rebuild.h: copy, then swap by RENAME, resumable
-// from any point) and adds the trend rollups (rollups.h); tables are
-// created at today's keys, so that it rebuilds nothing in a new store. On
-// a cluster every statement runs ON CLUSTER (cluster.h).
+// start. Migration 1 only adds; migration 3 rebuilds fact_readers under a
+// new sorting key (rebuild.h: copy, then swap by RENAME, resumable from any
+// point); migration 4 adds the day rollups (rollups.h), builds them from
+// the facts and drops the rollup tables of versions 2 and 3. Tables are
+// created at today's keys, so that a new store rebuilds nothing. On a
+// cluster every statement runs ON CLUSTER (cluster.h).
 #pragma once
 
 #include <string>

@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "sinks/clickhouse/sql.h"
 
@@ -45,26 +47,37 @@ std::string OnCluster(const ClickHouseConfig& config) {
 }
 
 Status DropIfExists(ClickHouseClient& client, Retrier& retrier, const std::string& table) {
-  Result<bool> exists = false;
-  auto look = [&] {
-    return retrier.Run("look for " + table, [&] {
+  const ClickHouseConfig& config = client.config();
+  Status dropped = Status::Ok();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    Result<bool> exists = false;
+    SAGAFLOW_RETURN_IF_ERROR(retrier.Run("look for " + table, [&] {
       exists = TableExists(client, table);
       return exists.status();
-    });
-  };
-  SAGAFLOW_RETURN_IF_ERROR(look());
-  if (!*exists) return Status::Ok();
-  const ClickHouseConfig& config = client.config();
-  Status dropped = RetriedQuery(client, retrier, "drop " + table,
-                                fmt::format("DROP TABLE IF EXISTS {}{}", Qualified(config, table), OnCluster(config)))
-                       .status();
-  if (dropped.ok()) return dropped;
-  // Two processes migrating at once: 18.16's IF EXISTS does not cover a
-  // table the other one drops meanwhile (error 60, "doesn't exist"). Gone
-  // is what was asked.
-  SAGAFLOW_RETURN_IF_ERROR(look());
-  return *exists ? dropped : Status::Ok();
+    }));
+    if (!*exists) return Status::Ok();
+    dropped = RetriedQuery(client, retrier, "drop " + table,
+                           fmt::format("DROP TABLE IF EXISTS {}{}", Qualified(config, table), OnCluster(config)))
+                  .status();
+    if (dropped.ok()) return dropped;
+    // Two processes migrating at once: 18.16's IF EXISTS does not cover a
+    // table the other one is dropping meanwhile (error 60, "doesn't
+    // exist"), which system.tables may list until its drop is done. Gone
+    // is what was asked: look again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+  }
+  return dropped;
 }
+
+}  // namespace
+
+Status DropSchemaTable(ClickHouseClient& client, Retrier& retrier, const std::string& table) {
+  SAGAFLOW_RETURN_IF_ERROR(DropIfExists(client, retrier, table));
+  if (client.config().cluster.empty()) return Status::Ok();
+  return DropIfExists(client, retrier, table + "_local");
+}
+
+namespace {
 
 // Rows per day of `column` in `table`.
 Result<std::map<int64_t, uint64_t>> DayCounts(ClickHouseClient& client, Retrier& retrier, const std::string& table,

@@ -45,6 +45,11 @@ struct Rebuild {
 // the migration's, for the building names and progress (on a terminal).
 Status RebuildTable(ClickHouseClient& client, Retrier& retrier, const Rebuild& rebuild, int version);
 
+// Drops `table` of the schema if it exists: on a cluster the Distributed
+// table and the local ones behind it. Another process dropping it at the
+// same time is no error.
+Status DropSchemaTable(ClickHouseClient& client, Retrier& retrier, const std::string& table);
+
 // The sorting key of `table` in the current database as system.tables
 // spells it ("a, b, c"), on a cluster of its local table; "" when missing.
 Result<std::string> SortingKey(ClickHouseClient& client, const std::string& table);

@@ -128,10 +128,14 @@ void TsvRows::Separate() {
   in_row_ = true;
 }
 
-TsvRows& TsvRows::Uint(uint64_t v) {
-  Separate();
+void TsvRows::AppendUint(uint64_t v) {
   fmt::format_int f(v);
   out_->append(f.data(), f.size());
+}
+
+TsvRows& TsvRows::Uint(uint64_t v) {
+  Separate();
+  AppendUint(v);
   return *this;
 }
 

@@ -40,11 +40,24 @@ class TsvRows {
   TsvRows& Uint(uint64_t v);
   TsvRows& Int(int64_t v);
   TsvRows& Text(std::string_view s);  // escaped with AppendTsvField
+  // An Array(UInt*) field of n elements, at(i) the i-th: [1,2,3].
+  template <typename At>
+  TsvRows& UintArray(size_t n, At at) {
+    Separate();
+    out_->push_back('[');
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) out_->push_back(',');
+      AppendUint(static_cast<uint64_t>(at(i)));
+    }
+    out_->push_back(']');
+    return *this;
+  }
   void EndRow();
   size_t rows() const { return rows_; }
 
  private:
   void Separate();
+  void AppendUint(uint64_t v);
   std::string* out_;
   bool in_row_ = false;
   size_t rows_ = 0;
