@@ -263,7 +263,7 @@ Result<std::vector<query::TrendRow>> ClickHouseAnalytics::Trend(const query::Tre
     id_list += fmt::format("{}{}", id_list.empty() ? "" : ", ", *id);
   }
   const int bucket = q.bucket == query::Bucket::kHour ? 3600 : 86400;
-  const std::string window = WindowRows(Family::kEntityTrend, q.range, q.bucket == query::Bucket::kDay,
+  const std::string window = WindowRows(Family::kEntity, q.range, q.bucket == query::Bucket::kDay,
                                         fmt::format("entity_id IN ({}){}", id_list, saga_condition));
   if (window.empty()) return std::vector<query::TrendRow>();
   auto rows = Rows(

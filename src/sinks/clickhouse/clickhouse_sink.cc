@@ -299,8 +299,6 @@ Status ClickHouseSink::WriteRollups(const pipeline::Batch& batch, const std::vec
   auto rows = RollupRows({&batch, &source_ids, &saga_ids_, &entity_ids_}, &known_,
                          [&](const std::string& sql) { return Select(*rollup_client_, "read rollups", sql); });
   if (!rows.ok()) return rows.status();
-  // The trend table first (rollups.h): a row read back is in both.
-  SAGAFLOW_RETURN_IF_ERROR(InsertRows(*rollup_client_, kTrendTable, kRollupColumns, *rows));
   return InsertRows(*rollup_client_, kRollupTable, kRollupColumns, *rows);
 }
 
@@ -321,6 +319,13 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
   pipeline::WriteReport report;
   std::vector<uint64_t> source_ids;
   for (const auto& s : batch.streams) source_ids.push_back(static_cast<uint64_t>(pipeline::SourceId(s.key)));
+  // The rollups on rollup_client_ while the facts are checked, built and
+  // inserted on client_: neither depends on the other (rollups skip what
+  // is stored by their prefixes, not by the facts' pre-check), only the
+  // checkpoints must follow both. Rollups are prefixes, so any repetition
+  // of them is harmless (rollups.h). Joined on every way out.
+  Status rollups;
+  std::jthread rollup_writer([&] { rollups = WriteRollups(batch, source_ids); });
   std::vector<std::vector<uint64_t>> stored_events, stored_dead;
   SAGAFLOW_RETURN_IF_ERROR(StoredPositions(batch, source_ids, &stored_events, &stored_dead));
 
@@ -395,11 +400,6 @@ Result<pipeline::WriteReport> ClickHouseSink::WriteBatch(const pipeline::Batch& 
         .EndRow();
   }
 
-  // The rollups on the lanes while the facts go in on client_: neither
-  // depends on the other, only the checkpoints must follow both. Rollups
-  // are prefixes, so any repetition of them is harmless (rollups.h).
-  Status rollups;
-  std::thread rollup_writer([&] { rollups = WriteRollups(batch, source_ids); });
   // Mentions before their events: an event found stored by the pre-check
   // always has its mentions stored (see the header). Checkpoints last.
   Status facts = [&]() -> Status {

@@ -83,8 +83,7 @@ class ClickHouseSink final : public pipeline::Sink {
   std::unique_ptr<ClickHouseClient> rollup_client_;
   std::atomic<bool> stop_{false};
   pipeline::StoreStats stats_{
-      "clickhouse",
-      {"fact_readers", "fact_event", "dead_letter", "source", "dim_saga", "dim_entity", kTrendTable, kRollupTable}};
+      "clickhouse", {"fact_readers", "fact_event", "dead_letter", "source", "dim_saga", "dim_entity", kRollupTable}};
   Retrier retrier_;
   ServerFeatures features_;
   bool prepared_ = false;

@@ -90,7 +90,7 @@ constexpr int64_t kBackfillDays = 30;
 // thousands of empty ones. Every statement inserts the prefixes of the
 // facts it reads (rollups.h): re-run after an interruption, or by two
 // processes at once, it inserts identical or longer prefixes, never a
-// double count. kTrendTable first in each step, as the sink writes.
+// double count.
 Status BackfillRollups(ClickHouseClient& client, Retrier& retrier, int version) {
   const int64_t step = kBackfillDays * query::kDay;
   auto ranges = RetriedQuery(
@@ -118,11 +118,9 @@ Status BackfillRollups(ClickHouseClient& client, Retrier& retrier, int version) 
                version, events, total);
   long long done = 0;
   for (const int64_t begin : starts) {
-    for (const char* table : {kTrendTable, kRollupTable}) {
-      SAGAFLOW_RETURN_IF_ERROR(RetriedQuery(client, retrier, fmt::format("migration {}: backfill {}", version, table),
-                                            RollupBackfill(table, begin, begin + step))
-                                   .status());
-    }
+    SAGAFLOW_RETURN_IF_ERROR(RetriedQuery(client, retrier, fmt::format("migration {}: backfill", version),
+                                          RollupBackfill(begin, begin + step))
+                                 .status());
     ++done;
     if (tty)
       std::fprintf(stderr, "\rmigration %d: rollups %3lld%% (%lld of %lld steps of 30 days)", version,
@@ -179,8 +177,7 @@ const std::vector<Migration>& Migrations() {
       {1, "star schema: dim_saga, dim_entity, source, fact_event, fact_readers, dead_letter", kSchemaV1},
       {2, "rollups per saga/entity and saga, per hour and day, as per-stream prefixes (replaced by version 4)", {}},
       {3, "fact_readers sorted by saga and time", {}, MigrateV3},
-      {4, "rollups per saga/entity, day and stream with their hours, sorted by day and by entity", RollupSchema(),
-       MigrateV4},
+      {4, "rollups per saga/entity, day and stream with their hours", RollupSchema(), MigrateV4},
   };
   return kAll;
 }

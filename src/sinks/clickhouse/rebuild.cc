@@ -46,6 +46,39 @@ std::string OnCluster(const ClickHouseConfig& config) {
   return config.cluster.empty() ? "" : " ON CLUSTER " + config.cluster;
 }
 
+constexpr int kUnknownTable = 60;  // UNKNOWN_TABLE
+
+// The live table's sorting key ("" when it is missing) and whether the
+// building and retired tables exist.
+struct Layout {
+  std::string key;
+  bool building = false, retired = false;
+};
+
+// One read of system.tables, which lists a snapshot of the database: a swap
+// by another process (two renames, one after the other) is seen before,
+// between or after its renames, never torn across them as separate reads
+// of the three names could be (the live table at the old key read before
+// the swap, the retired one found after it).
+Result<Layout> ReadLayout(ClickHouseClient& client, const Names& names) {
+  auto body = client.Query(
+      fmt::format("SELECT name, sorting_key FROM system.tables WHERE database = {} AND name IN ({}, {}, {}) "
+                  "FORMAT TabSeparated",
+                  QuoteString(client.config().database), QuoteString(names.live), QuoteString(names.building),
+                  QuoteString(names.retired)),
+      false);
+  if (!body.ok()) return body.status();
+  auto rows = ParseTsv(*body, 2);
+  if (!rows.ok()) return rows.status();
+  Layout layout;
+  for (const auto& row : *rows) {
+    if (row[0] == names.live) layout.key = row[1];
+    if (row[0] == names.building) layout.building = true;
+    if (row[0] == names.retired) layout.retired = true;
+  }
+  return layout;
+}
+
 Status DropIfExists(ClickHouseClient& client, Retrier& retrier, const std::string& table) {
   const ClickHouseConfig& config = client.config();
   Status dropped = Status::Ok();
@@ -62,8 +95,9 @@ Status DropIfExists(ClickHouseClient& client, Retrier& retrier, const std::strin
     if (dropped.ok()) return dropped;
     // Two processes migrating at once: 18.16's IF EXISTS does not cover a
     // table the other one is dropping meanwhile (error 60, "doesn't
-    // exist"), which system.tables may list until its drop is done. Gone
-    // is what was asked: look again.
+    // exist"): gone is what was asked. Any other failure: look again, a
+    // little later (system.tables may list a table until its drop is done).
+    if (client.last_error_code() == kUnknownTable) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
   }
   return dropped;
@@ -179,15 +213,13 @@ Status RebuildTable(ClickHouseClient& client, Retrier& retrier, const Rebuild& r
   // is judged by the state it left on the next pass.
   Status last = Status::Ok();
   for (int pass = 0; pass < 4; ++pass) {
-    Result<std::string> key = Status::Internal("unset");
-    Result<bool> building = false, retired = false;
+    Result<Layout> layout = Status::Internal("unset");
     SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the layout of " + table, [&] {
-      key = SortingKey(client, table);
-      if (key.ok()) building = TableExists(client, names.building);
-      if (key.ok() && building.ok()) retired = TableExists(client, names.retired);
-      return !key.ok() ? key.status() : !building.ok() ? building.status() : retired.status();
+      layout = ReadLayout(client, names);
+      return layout.status();
     }));
-    if (*key == want) {
+    const std::string& key = layout->key;
+    if (key == want) {
       // Done: only leftovers to drop (the Distributed T_vN of a cluster
       // names a table that is gone).
       SAGAFLOW_RETURN_IF_ERROR(DropIfExists(client, retrier, names.retired));
@@ -198,17 +230,19 @@ Status RebuildTable(ClickHouseClient& client, Retrier& retrier, const Rebuild& r
       return Status::Ok();
     }
     std::string rename;
-    if (key->empty()) {
+    if (key.empty()) {
       // A swap cut between its renames: finish it (or undo it).
-      if (!*building && !*retired) return Status::Corruption(fmt::format("{}: table {} is missing", what, table));
-      rename = fmt::format("RENAME TABLE {} TO {}{}", Qualified(config, *building ? names.building : names.retired),
-                           Qualified(config, names.live), OnCluster(config));
+      if (!layout->building && !layout->retired)
+        return Status::Corruption(fmt::format("{}: table {} is missing", what, table));
+      rename =
+          fmt::format("RENAME TABLE {} TO {}{}", Qualified(config, layout->building ? names.building : names.retired),
+                      Qualified(config, names.live), OnCluster(config));
     } else {
-      if (*retired) {
+      if (layout->retired) {
         return Status::Corruption(
             fmt::format("{}: both {} (sorted by {}) and {} exist; drop the one that is not "
                         "the store's and migrate again",
-                        what, names.live, *key, names.retired));
+                        what, names.live, key, names.retired));
       }
       TableSpec spec = rebuild.table;
       const std::string building_name = table + fmt::format("_v{}", version);
@@ -228,7 +262,7 @@ Status RebuildTable(ClickHouseClient& client, Retrier& retrier, const Rebuild& r
         now = SortingKey(client, table);
         return now.status();
       }));
-      if (*now != *key) continue;
+      if (*now != key) continue;
       rename = fmt::format("RENAME TABLE {} TO {}, {} TO {}{}", Qualified(config, names.live),
                            Qualified(config, names.retired), Qualified(config, names.building),
                            Qualified(config, names.live), OnCluster(config));

@@ -24,7 +24,8 @@ TableSpec SpecOf(const char* name, const char* order_by) {
                    "saga_id       UInt64,\n  day           UInt32,\n  entity_id     UInt64,\n"
                    "  source_id     UInt64,\n  mentions      UInt64,\n  readers       UInt64,\n"
                    "  events        UInt64,\n  hours         Array(UInt8),\n  hour_mentions Array(UInt64),\n"
-                   "  hour_readers  Array(UInt64),\n  hour_events   Array(UInt64),\n  upto          UInt64",
+                   "  hour_readers  Array(UInt64),\n  hour_events   Array(UInt64),\n  upto          UInt64,\n"
+                   "  saga_row      UInt8 DEFAULT entity_id = 0",
                    "ReplacingMergeTree",
                    "upto",
                    order_by,
@@ -235,9 +236,8 @@ class BatchRollup {
     return Status::Ok();
   }
 
-  // The rows of the keys whose prefix the batch lengthens, in key order (as
-  // the tables sort them: the server's sort of the block is then a check,
-  // and equal row sets are equal bodies, for dedup tokens); stages every
+  // The rows of the keys whose prefix the batch lengthens, in RollupKey
+  // order (equal row sets are equal bodies, for dedup tokens); stages every
   // touched key's prefix and the streams' days in `known`.
   std::string Output() {
     // A key's new prefix ends at the batch's last record of its stream, the
@@ -252,6 +252,7 @@ class BatchRollup {
     for (const auto& e : added_.entries()) sorted.push_back(&e);
     std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->key < b->key; });
     std::string data;
+    data.reserve(sorted.size() * 64);  // about a row's length per hour
     for (size_t i = 0; i < sorted.size();) {
       const RollupKey& key = sorted[i]->key.key;
       size_t j = i;
@@ -319,9 +320,14 @@ class BatchRollup {
 
 }  // namespace
 
+// A saga's entity rows, then its own (entity 0, saga_row = 1), each by day:
+// saga totals and trends read one key range, not every day's first row.
+// A column the server fills rather than the expression in the key: 18.16
+// fails FINAL ... PREWHERE on a table whose key holds a constant that the
+// PREWHERE holds too ("Column '0' already exists"), and prints (NOT x) = 1
+// as NOT (x = 1) in what a Distributed table sends its shards.
 std::vector<TableSpec> RollupSchema() {
-  return {SpecOf(kRollupTable, "(saga_id, day, entity_id, source_id)"),
-          SpecOf(kTrendTable, "(saga_id, entity_id, day, source_id)")};
+  return {SpecOf(kRollupTable, "(saga_id, saga_row, day, entity_id, source_id)")};
 }
 
 const std::vector<const char*>& RetiredRollupTables() {
@@ -330,7 +336,7 @@ const std::vector<const char*>& RetiredRollupTables() {
   return kNames;
 }
 
-std::string RollupBackfill(const char* table, int64_t begin, int64_t end) {
+std::string RollupBackfill(int64_t begin, int64_t end) {
   // Each record once (its copies collapsed), summed per key and hour, then
   // per key and stream the day up to the largest position stored: a prefix.
   // Hours in order (the sink's rows are: equal prefixes, equal rows).
@@ -348,7 +354,7 @@ std::string RollupBackfill(const char* table, int64_t begin, int64_t end) {
       "   any(readers) AS rr FROM fact_event WHERE time >= {4} AND time < {5} GROUP BY saga_id, source_id, position)"
       "  GROUP BY saga_id, d, entity_id, source_id, h)"
       " GROUP BY saga_id, d, entity_id, source_id)",
-      table, kRollupColumns, query::kDay, query::kHour, begin, end);
+      kRollupTable, kRollupColumns, query::kDay, query::kHour, begin, end);
 }
 
 bool KnownPrefixes::Continues(uint64_t source, uint64_t first) {
@@ -452,10 +458,7 @@ std::string SpanRows(Family family, const query::Span& span, const std::string& 
                         " WHERE time >= {} AND time < {} AND {} GROUP BY saga_id, source_id, position",
                         span.begin, span.end, where);
   }
-  // Windows' top entities read one saga's days (kRollupTable), trends one
-  // entity's and saga totals entity 0's (kTrendTable).
-  const char* table = family == Family::kEntity ? kRollupTable : kTrendTable;
-  const std::string rows = fmt::format("{} AND {}", entity ? "entity_id != 0" : "entity_id = 0", where);
+  const std::string rows = fmt::format("saga_row = {} AND {}", entity ? 0 : 1, where);
   const char* columns = entity ? "saga_id, entity_id, t, m, r, n" : "saga_id, t, n, r";
   // The longest prefix of every key and stream: FINAL keeps the row with the
   // largest upto per sorting key (rows with equal upto are identical), a
@@ -467,14 +470,15 @@ std::string SpanRows(Family family, const query::Span& span, const std::string& 
     return fmt::format(
         "SELECT {} FROM (SELECT saga_id, entity_id, day AS t, mentions AS m, readers AS r, events AS n"
         " FROM {} FINAL PREWHERE day >= {} AND day < {} AND {})",
-        columns, table, span.begin, span.end, rows);
+        columns, kRollupTable, span.begin, span.end, rows);
   }
   // Hours: the days holding the span, each row's hours in it.
   return fmt::format(
       "SELECT {} FROM (SELECT saga_id, entity_id, toUInt32(day + h * {}) AS t, hm AS m, hr AS r, hn AS n"
       " FROM {} FINAL ARRAY JOIN hours AS h, hour_mentions AS hm, hour_readers AS hr, hour_events AS hn"
       " PREWHERE day >= {} AND day < {} AND {} WHERE t >= {} AND t < {})",
-      columns, query::kHour, table, span.begin / query::kDay * query::kDay, span.end, rows, span.begin, span.end);
+      columns, query::kHour, kRollupTable, span.begin / query::kDay * query::kDay, span.end, rows, span.begin,
+      span.end);
 }
 
 Result<std::string> RollupRows(const RollupInput& in, KnownPrefixes* known,

@@ -18,15 +18,16 @@
 //
 // Days with their hours inside, not one row per hour: a stream with a few
 // events an hour (a topic of many partitions) has about as many hour rows
-// as facts; per day it has a tenth of that, and every batch inserts one
-// part per table instead of one per grain.
+// as facts; per day it has one row for all of them, and a batch inserts one
+// part instead of one per grain and family.
 //
-// The same rows are stored in two orders: kRollupTable (saga_id, day,
-// entity_id, ...), read back by the sink and read by windows' top entities
-// (one saga's days), and kTrendTable (saga_id, entity_id, day, ...), read by
-// trends (one entity's days) and by saga totals (entity_id 0). The sink
-// writes kTrendTable first: a row read back from kRollupTable is then in
-// both (a row of a write that failed in between is a correct prefix too).
+// One table, sorted (saga_id, saga_row, day, entity_id, source_id): a
+// saga's entity rows, then its own (entity 0), each by day. The sink's read-back
+// (a few days of each stream), windows' top entities (one saga's days) and
+// saga totals and trends read ranges of the key; an entity's trend filters
+// its saga's every day of the range. A second copy sorted entity first made
+// trends 5-10x faster at 5 M events and cost a sixth of the server's ingest
+// time: docs/clickhouse.md#rollups.
 #pragma once
 
 #include <compare>
@@ -45,26 +46,24 @@
 namespace sagaflow::sinks::clickhouse {
 
 constexpr const char* kRollupTable = "rollup_days";
-constexpr const char* kTrendTable = "rollup_days_by_entity";
 
-// kRollupTable and kTrendTable (migration 4).
+// kRollupTable (migration 4).
 std::vector<TableSpec> RollupSchema();
 // The rollup tables of migrations 2 and 3, which migration 4 replaces.
 const std::vector<const char*>& RetiredRollupTables();
 
-// The backfill of `table` (one of RollupSchema()) from the stored facts for
-// times [begin, end) (day-aligned): one INSERT ... SELECT whose rows are
-// the prefixes of every stream at the largest position stored per key.
-// Idempotent: run again over the same facts it inserts identical rows.
-std::string RollupBackfill(const char* table, int64_t begin, int64_t end);
+// The backfill of kRollupTable from the stored facts for times [begin,
+// end) (day-aligned): one INSERT ... SELECT whose rows are the prefixes of
+// every stream at the largest position stored per key. Idempotent: run
+// again over the same facts it inserts identical rows.
+std::string RollupBackfill(int64_t begin, int64_t end);
 
 // Rows of one window span for the analytics queries, with the columns
 // saga_id, [entity_id,] t (bucket start or event time), [mentions,]
 // readers, events: rollup rows collapsed to one per key and stream, or fact
 // rows collapsed per record. `where` filters them and may name sorting-key
 // columns only (saga_id, entity_id): rollups apply it before the collapse.
-// kEntityTrend: kEntity reading kTrendTable (one entity's days).
-enum class Family { kEntity, kEntityTrend, kSaga };
+enum class Family { kEntity, kSaga };
 std::string SpanRows(Family family, const query::Span& span, const std::string& where);
 
 // (saga_id, day, entity_id or 0, source_id): a rollup row's key and stream.
@@ -158,14 +157,13 @@ struct RollupInput {
   const std::vector<uint64_t>* saga_ids;    // Dimensions::sagas[i].id
   const std::vector<uint64_t>* entity_ids;  // Dimensions::entities[i].id
 };
-// The columns of RollupRows' TabSeparated rows, in both tables.
+// The columns of RollupRows' TabSeparated rows.
 extern const char* const kRollupColumns;
-// The rollup rows a batch adds (TabSeparated, in kRollupTable's order;
+// The rollup rows a batch adds (TabSeparated, in RollupKey order;
 // empty: none), from the batch and the stored prefixes of its keys: those
 // `known` holds, and the others, which `select` (a query returning
 // TabSeparated) reads back. Stages the batch's prefixes in `known`. Insert
-// the rows into kTrendTable, then kRollupTable, before the batch's
-// checkpoints.
+// the rows into kRollupTable before the batch's checkpoints.
 Result<std::string> RollupRows(const RollupInput& in, KnownPrefixes* known,
                                const std::function<Result<std::string>(const std::string&)>& select);
 
