@@ -4,10 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <map>
-#include <thread>
 
 #include "sinks/clickhouse/sql.h"
 
@@ -80,27 +78,25 @@ Result<Layout> ReadLayout(ClickHouseClient& client, const Names& names) {
 }
 
 Status DropIfExists(ClickHouseClient& client, Retrier& retrier, const std::string& table) {
-  const ClickHouseConfig& config = client.config();
-  Status dropped = Status::Ok();
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    Result<bool> exists = false;
-    SAGAFLOW_RETURN_IF_ERROR(retrier.Run("look for " + table, [&] {
+  Result<bool> exists = false;
+  auto look = [&] {
+    return retrier.Run("look for " + table, [&] {
       exists = TableExists(client, table);
       return exists.status();
-    }));
-    if (!*exists) return Status::Ok();
-    dropped = RetriedQuery(client, retrier, "drop " + table,
-                           fmt::format("DROP TABLE IF EXISTS {}{}", Qualified(config, table), OnCluster(config)))
-                  .status();
-    if (dropped.ok()) return dropped;
-    // Two processes migrating at once: 18.16's IF EXISTS does not cover a
-    // table the other one is dropping meanwhile (error 60, "doesn't
-    // exist"): gone is what was asked. Any other failure: look again, a
-    // little later (system.tables may list a table until its drop is done).
-    if (client.last_error_code() == kUnknownTable) return Status::Ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
-  }
-  return dropped;
+    });
+  };
+  SAGAFLOW_RETURN_IF_ERROR(look());
+  if (!*exists) return Status::Ok();
+  const ClickHouseConfig& config = client.config();
+  Status dropped = RetriedQuery(client, retrier, "drop " + table,
+                                fmt::format("DROP TABLE IF EXISTS {}{}", Qualified(config, table), OnCluster(config)))
+                       .status();
+  // Two processes migrating at once: 18.16's IF EXISTS does not cover a
+  // table the other one is dropping meanwhile (error 60, "doesn't exist"),
+  // which system.tables may still list. Gone is what was asked.
+  if (dropped.ok() || client.last_error_code() == kUnknownTable) return Status::Ok();
+  SAGAFLOW_RETURN_IF_ERROR(look());
+  return *exists ? dropped : Status::Ok();
 }
 
 }  // namespace
@@ -257,12 +253,12 @@ Status RebuildTable(ClickHouseClient& client, Retrier& retrier, const Rebuild& r
         spdlog::warn("{}: {}: {}", config.Describe(), what, last.ToString());
         continue;
       }
-      Result<std::string> now = Status::Internal("unset");
+      Result<Layout> now = Status::Internal("unset");
       SAGAFLOW_RETURN_IF_ERROR(retrier.Run("read the layout of " + table, [&] {
-        now = SortingKey(client, table);
+        now = ReadLayout(client, names);
         return now.status();
       }));
-      if (*now != key) continue;
+      if (now->key != key) continue;
       rename = fmt::format("RENAME TABLE {} TO {}, {} TO {}{}", Qualified(config, names.live),
                            Qualified(config, names.retired), Qualified(config, names.building),
                            Qualified(config, names.live), OnCluster(config));
